@@ -1,0 +1,33 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root, found from this file's place so that the stack works from any cwd. */
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/**
+ * The one git-ignored folder that holds everything the stack downloads, installs and writes.
+ * `STACK_HOME` moves it (an absolute path), for example to a faster disk.
+ */
+export const stackHome = path.resolve(process.env['STACK_HOME'] ?? path.join(repoRoot, '.local'));
+
+/** Where one service keeps its pieces: versioned installs, its data, its logs and its pid file. */
+export interface ServicePaths {
+  readonly root: string;
+  readonly data: string;
+  readonly logs: string;
+  readonly pidFile: string;
+}
+
+/** Downloads and installs, shared by services and keyed by version, so they survive `reset`. */
+export const downloadsDir = path.join(stackHome, 'downloads');
+
+/** Paths for one service under the stack home. */
+export function servicePaths(name: string): ServicePaths {
+  const root = path.join(stackHome, 'services', name);
+  return {
+    root,
+    data: path.join(root, 'data'),
+    logs: path.join(root, 'logs'),
+    pidFile: path.join(root, `${name}.pid`),
+  };
+}

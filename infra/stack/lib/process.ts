@@ -1,0 +1,195 @@
+import { spawn, execFile } from 'node:child_process';
+import { openSync, closeSync, mkdirSync } from 'node:fs';
+import { readFile, readdir, readlink, writeFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+
+/** Runs a command to completion and returns its stdout; a non-zero exit throws with its stderr. */
+export async function run(
+  command: string,
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<string> {
+  try {
+    const { stdout } = await execFileAsync(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      timeout: options.timeoutMs ?? 15 * 60_000,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return stdout;
+  } catch (error) {
+    const detail = (error as { stderr?: string }).stderr?.trim().split('\n').slice(-15).join('\n') ?? '';
+    throw new Error(`${command} ${args.join(' ')} failed${detail === '' ? '' : `:\n${detail}`}`, {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Starts a long-running process in its own process group, detached from ours, with stdout and
+ * stderr appended to `logFile`, and records its pid. The group lets `stop` reach its children too.
+ */
+export function spawnDetached(spec: {
+  command: string;
+  args: readonly string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  logFile: string;
+  pidFile: string;
+}): Promise<number> {
+  mkdirSync(path.dirname(spec.logFile), { recursive: true });
+  const out = openSync(spec.logFile, 'a');
+  try {
+    const child = spawn(spec.command, spec.args, {
+      cwd: spec.cwd,
+      env: spec.env ?? process.env,
+      detached: true,
+      stdio: ['ignore', out, out],
+    });
+    return new Promise((resolve, reject) => {
+      child.once('error', (error) => {
+        reject(new Error(`could not start ${spec.command}: ${error.message}`, { cause: error }));
+      });
+      child.once('spawn', () => {
+        const pid = child.pid;
+        if (pid === undefined) {
+          reject(new Error(`could not start ${spec.command}`));
+          return;
+        }
+        child.unref();
+        writeFile(spec.pidFile, `${pid}\n`).then(() => {
+          resolve(pid);
+        }, reject);
+      });
+    });
+  } finally {
+    closeSync(out);
+  }
+}
+
+/** True when a process with this pid exists and is not a zombie. */
+export async function isAlive(pid: number): Promise<boolean> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+/** The command line of a process, with arguments joined by spaces; '' if it is gone. */
+export async function commandLine(pid: number): Promise<string> {
+  try {
+    return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').join(' ').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** The working directory of a process, or '' if it is gone or unreadable. */
+async function workingDirectory(pid: number): Promise<string> {
+  try {
+    return await readlink(`/proc/${pid}/cwd`);
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Reads a pid file and returns the pid if that process is alive and its command line or working
+ * directory is under `marker` (a folder of ours), so that a recycled pid is never taken for ours.
+ */
+export async function readOwnedPid(pidFile: string, marker: string): Promise<number | undefined> {
+  let text: string;
+  try {
+    text = await readFile(pidFile, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const pid = Number.parseInt(text.split('\n')[0] ?? '', 10);
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  if (!(await isAlive(pid))) return undefined;
+  const ours = (await commandLine(pid)).includes(marker) || (await workingDirectory(pid)).startsWith(marker);
+  return ours ? pid : undefined;
+}
+
+/** All live processes whose command line mentions `marker`, except this one and its parents. */
+export async function processesMentioning(marker: string): Promise<number[]> {
+  const spared = new Set([process.pid, process.ppid]);
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || spared.has(pid)) continue;
+    if ((await commandLine(pid)).includes(marker) && (await isAlive(pid))) pids.push(pid);
+  }
+  return pids;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  for (const target of [-pid, pid]) {
+    try {
+      process.kill(target, sig);
+    } catch {
+      // Already gone, or not a group leader: the other target covers it.
+    }
+  }
+}
+
+/**
+ * Stops a process and its group: SIGTERM, then SIGKILL after `graceMs`. Resolves once it is gone.
+ */
+export async function stopProcess(pid: number, graceMs = 20_000): Promise<void> {
+  signal(pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline) {
+    if (!(await isAlive(pid))) return;
+    await sleep(200);
+  }
+  signal(pid, 'SIGKILL');
+  while (await isAlive(pid)) await sleep(100);
+}
+
+/** Removes a pid file, ignoring one that is already gone. */
+export async function removePidFile(pidFile: string): Promise<void> {
+  await rm(pidFile, { force: true });
+}
+
+/**
+ * Memory in bytes of a process and all its descendants, as the sum of their proportional set sizes
+ * (PSS): resident memory with shared pages split among the processes sharing them, so that
+ * PostgreSQL's shared buffers are not counted once per backend. 0 if the process is gone.
+ */
+export async function treeMemoryBytes(rootPid: number): Promise<number> {
+  const children = new Map<number, number[]>();
+  for (const entry of await readdir('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const status = await readFile(`/proc/${pid}/status`, 'utf8');
+      const ppid = Number(/^PPid:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+      children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+    } catch {
+      // The process ended while we read: it uses no memory now.
+    }
+  }
+  let total = 0;
+  const queue = [rootPid];
+  for (let pid = queue.pop(); pid !== undefined; pid = queue.pop()) {
+    try {
+      const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
+      total += Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0) * 1024;
+    } catch {
+      // Gone, or not ours to read: counts as nothing.
+    }
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return total;
+}
+
+export { sleep };

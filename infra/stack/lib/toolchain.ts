@@ -1,0 +1,150 @@
+import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { mkdir, rm, writeFile, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { PrerequisiteError } from './errors.js';
+import { run } from './process.js';
+
+/** Finds an executable on PATH, or undefined. */
+export function onPath(name: string): string | undefined {
+  for (const dir of (process.env['PATH'] ?? '').split(path.delimiter)) {
+    const candidate = path.join(dir, name);
+    if (dir !== '' && existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+function jdkMajor(home: string): number | undefined {
+  try {
+    const release = readFileSync(path.join(home, 'release'), 'utf8');
+    const version = /^JAVA_VERSION="([^"]+)"/m.exec(release)?.[1];
+    if (version === undefined) return undefined;
+    const [first, second] = version.split('.');
+    return Number(first === '1' ? second : first);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Finds a `java` whose major version lies in [min, max]: first in the variable `envVar` (a JDK home),
+ * then JAVA_HOME, the JDKs under /usr/lib/jvm, and the `java` on PATH.
+ */
+export function findJava(spec: { min: number; max: number; envVar: string; neededBy: string }): string {
+  const homes: string[] = [];
+  for (const name of [spec.envVar, 'JAVA_HOME']) {
+    const value = process.env[name];
+    if (value !== undefined && value !== '') homes.push(value);
+  }
+  if (existsSync('/usr/lib/jvm')) {
+    homes.push(...readdirSync('/usr/lib/jvm').map((entry) => path.join('/usr/lib/jvm', entry)));
+  }
+  const javaOnPath = onPath('java');
+  if (javaOnPath !== undefined) homes.push(path.resolve(realpathSync(javaOnPath), '../..'));
+  for (const home of homes) {
+    const major = jdkMajor(home);
+    const java = path.join(home, 'bin', 'java');
+    if (major !== undefined && major >= spec.min && major <= spec.max && existsSync(java)) return java;
+  }
+  const wanted = spec.min === spec.max ? `Java ${spec.min}` : `Java ${spec.min} to ${spec.max}`;
+  throw new PrerequisiteError(
+    `${spec.neededBy} needs ${wanted}, and none was found: install one (apt-get install openjdk-${spec.min}-jre-headless, or a Temurin JDK) or set ${spec.envVar} to its home`,
+  );
+}
+
+/**
+ * Finds a Python 3.13 interpreter: PYTHON313, then a pyenv install, then python3.13 on PATH (a pyenv
+ * shim there is skipped: it fails unless 3.13 is pyenv's selected version).
+ */
+export function findPython313(): string | undefined {
+  const fromEnv = process.env['PYTHON313'];
+  if (fromEnv !== undefined && existsSync(fromEnv)) return fromEnv;
+  const pyenv = path.join(process.env['PYENV_ROOT'] ?? path.join(os.homedir(), '.pyenv'), 'versions');
+  const fromPyenv = existsSync(pyenv)
+    ? readdirSync(pyenv)
+        .filter((v) => /^3\.13\.\d+$/.test(v))
+        .map((v) => path.join(pyenv, v, 'bin', 'python3.13'))
+        .filter((p) => existsSync(p))
+        .sort()
+        .at(-1)
+    : undefined;
+  if (fromPyenv !== undefined) return fromPyenv;
+  const fromPath = onPath('python3.13');
+  return fromPath?.includes(`${path.sep}shims${path.sep}`) === false ? fromPath : undefined;
+}
+
+/**
+ * Runs `build(target)` unless `target` holds a stamp equal to `stamp`. The stamp is written last, so
+ * an interrupted install is redone on the next run instead of being used half-finished.
+ */
+export async function installOnce(
+  target: string,
+  stamp: string,
+  build: (target: string) => Promise<void>,
+): Promise<void> {
+  const stampFile = path.join(target, '.installed');
+  if (existsSync(stampFile) && (await readFile(stampFile, 'utf8')) === stamp) return;
+  await rm(target, { recursive: true, force: true });
+  await mkdir(target, { recursive: true });
+  await build(target);
+  await writeFile(stampFile, stamp);
+}
+
+let mavenQueue: Promise<unknown> = Promise.resolve();
+
+/** Maven's local repository has no locks: run one Maven download at a time. */
+function withMaven<T>(task: () => Promise<T>): Promise<T> {
+  const next = mavenQueue.then(task, task);
+  mavenQueue = next.catch(() => undefined);
+  return next;
+}
+
+function requireMaven(neededBy: string): string {
+  const mvn = onPath('mvn');
+  if (mvn === undefined) {
+    throw new PrerequisiteError(`${neededBy} is downloaded with Maven, and mvn is not on PATH: apt-get install maven`);
+  }
+  return mvn;
+}
+
+/**
+ * Copies the runtime closure of Maven artifacts (`group:artifact:version`) into `target/libs`, once.
+ * The jars come from Maven Central through the machine's Maven settings and its local repository.
+ */
+export async function fetchMavenClosure(target: string, coordinates: readonly string[], neededBy: string) {
+  const mvn = requireMaven(neededBy);
+  await withMaven(() =>
+    installOnce(target, coordinates.join('\n'), async (dir) => {
+      const dependencies = coordinates.map((c) => {
+        const [groupId, artifactId, version] = c.split(':');
+        return `<dependency><groupId>${groupId}</groupId><artifactId>${artifactId}</artifactId><version>${version}</version></dependency>`;
+      });
+      await writeFile(
+        path.join(dir, 'pom.xml'),
+        `<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>
+<groupId>local.stack</groupId><artifactId>${path.basename(target)}</artifactId><version>1</version>
+<dependencies>${dependencies.join('')}</dependencies></project>\n`,
+      );
+      await run(
+        mvn,
+        ['-q', '-B', 'dependency:copy-dependencies', '-DincludeScope=runtime', '-DoutputDirectory=libs'],
+        { cwd: dir },
+      );
+    }),
+  );
+}
+
+/** Downloads one Maven artifact (`group:artifact:version:type:classifier`) into `target`, once. */
+export async function fetchMavenArtifact(target: string, coordinate: string, neededBy: string): Promise<string> {
+  const mvn = requireMaven(neededBy);
+  await withMaven(() =>
+    installOnce(target, coordinate, async (dir) => {
+      await run(mvn, ['-q', '-B', 'dependency:copy', `-Dartifact=${coordinate}`, `-DoutputDirectory=${dir}`], {
+        cwd: dir,
+      });
+    }),
+  );
+  const file = readdirSync(target).find((f) => !f.startsWith('.'));
+  if (file === undefined) throw new Error(`Maven copied nothing for ${coordinate}`);
+  return path.join(target, file);
+}

@@ -1,0 +1,9 @@
+import type { StackService } from '../service.js';
+import { aws } from './aws.js';
+import { cassandra } from './cassandra.js';
+import { kafka } from './kafka.js';
+import { postgres } from './postgres.js';
+import { registry } from './registry.js';
+
+/** Every service of the local stack. A new service is one module, added here. */
+export const services: readonly StackService[] = [postgres, kafka, registry, cassandra, aws];

@@ -1,0 +1,175 @@
+import { existsSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { PrerequisiteError, StartupError } from './lib/errors.js';
+import { isPortOpen, portOwner } from './lib/net.js';
+import { stackHome } from './lib/paths.js';
+import { processesMentioning, stopProcess, treeMemoryBytes } from './lib/process.js';
+import { waitUntil } from './lib/wait.js';
+import type { StackService } from './service.js';
+import { services } from './services/index.js';
+
+/** Where the stack reports progress: one line at a time. */
+export type Reporter = (line: string) => void;
+
+/** Picks services by name, with everything they depend on; no names means all of them. */
+export function selectServices(names: readonly string[] = []): StackService[] {
+  const byName = new Map(services.map((s) => [s.name, s]));
+  const chosen = new Set<string>();
+  const add = (name: string): void => {
+    const service = byName.get(name);
+    if (service === undefined) {
+      throw new PrerequisiteError(`unknown service '${name}': the stack has ${[...byName.keys()].join(', ')}`);
+    }
+    if (chosen.has(name)) return;
+    chosen.add(name);
+    service.dependsOn.forEach(add);
+  };
+  (names.length === 0 ? [...byName.keys()] : names).forEach(add);
+  return services.filter((s) => chosen.has(s.name));
+}
+
+async function tailOf(file: string, lines = 15): Promise<string> {
+  try {
+    return (await readFile(file, 'utf8')).trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/** One probe with a time limit, reporting false instead of throwing. */
+async function probe(service: StackService, timeoutMs = 5000): Promise<boolean> {
+  const timeout = new Promise<false>((resolve) => setTimeout(() => { resolve(false); }, timeoutMs).unref());
+  return Promise.race([service.isHealthy().catch(() => false), timeout]);
+}
+
+async function checkPorts(service: StackService): Promise<void> {
+  for (const port of service.ports) {
+    if (await isPortOpen(port)) {
+      throw new PrerequisiteError(
+        `port ${port}, which ${service.name} needs, is taken by ${await portOwner(port)}: stop that process or free the port`,
+      );
+    }
+  }
+}
+
+async function bringUp(service: StackService, report: Reporter): Promise<void> {
+  const say = (message: string): void => { report(`${service.name.padEnd(10)} ${message}`); };
+  const started = Date.now();
+  const running = await service.pid();
+  if (running !== undefined && (await probe(service))) {
+    await service.initialize?.();
+    say(`already running (pid ${running})`);
+    return;
+  }
+  if (running === undefined) {
+    await service.provision(say);
+    say('starting');
+    await service.start(say);
+  } else {
+    say(`process ${running} is up but not healthy yet: waiting`);
+  }
+  const result = await waitUntil(() => service.isHealthy(), {
+    timeoutMs: service.startTimeoutMs,
+    intervalMs: 1000,
+    stopEarly: async () => ((await service.pid()) === undefined ? 'its process exited' : undefined),
+  });
+  if (!result.ok) {
+    const log = service.logFiles[0] ?? '';
+    throw new StartupError(
+      `${service.name} did not become healthy (${result.reason}); last lines of ${log}:\n${await tailOf(log)}`,
+    );
+  }
+  await service.initialize?.();
+  say(`healthy in ${((Date.now() - started) / 1000).toFixed(1)} s (pid ${(await service.pid()) ?? '?'})`);
+}
+
+/**
+ * Starts the chosen services (and what they depend on), each once its dependencies are healthy,
+ * and resolves when all are healthy. Services already running and healthy are left alone, so `up`
+ * twice is a no-op. Prerequisites and ports are checked for all of them before anything starts.
+ */
+export async function up(names: readonly string[] = [], report: Reporter = () => undefined): Promise<void> {
+  const chosen = selectServices(names);
+  const toStart: StackService[] = [];
+  for (const service of chosen) {
+    await service.checkPrerequisites();
+    if ((await service.pid()) === undefined) toStart.push(service);
+  }
+  for (const service of toStart) await checkPorts(service);
+  const done = new Map<string, Promise<void>>();
+  const launch = (service: StackService): Promise<void> => {
+    let promise = done.get(service.name);
+    if (promise === undefined) {
+      const deps = chosen.filter((s) => service.dependsOn.includes(s.name)).map(launch);
+      promise = Promise.all(deps).then(() => bringUp(service, report));
+      done.set(service.name, promise);
+    }
+    return promise;
+  };
+  const results = await Promise.allSettled(chosen.map(launch));
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure !== undefined) throw failure.reason;
+}
+
+/**
+ * Stops the chosen services, dependents first, then ends any process left that runs from the stack
+ * home (an orphaned child), so that none of our processes outlives `down`.
+ */
+export async function down(names: readonly string[] = [], report: Reporter = () => undefined): Promise<void> {
+  const chosen = names.length === 0 ? [...services] : selectServices(names).filter((s) => names.includes(s.name));
+  const stopped = new Map<string, Promise<void>>();
+  const halt = (service: StackService): Promise<void> => {
+    let promise = stopped.get(service.name);
+    if (promise === undefined) {
+      const dependents = chosen.filter((s) => s.dependsOn.includes(service.name)).map(halt);
+      promise = Promise.all(dependents).then(async () => {
+        const pid = await service.pid();
+        if (pid === undefined) return;
+        await service.stop();
+        report(`${service.name.padEnd(10)} stopped (was pid ${pid})`);
+      });
+      stopped.set(service.name, promise);
+    }
+    return promise;
+  };
+  await Promise.all(chosen.map(halt));
+  if (names.length === 0) {
+    for (const pid of await processesMentioning(`${stackHome}${path.sep}`)) {
+      report(`stray process ${pid} from ${stackHome}: stopping it`);
+      await stopProcess(pid, 5000);
+    }
+  }
+}
+
+/** What `status` reports for one service. */
+export interface ServiceStatus {
+  readonly name: string;
+  readonly ports: readonly number[];
+  readonly pid: number | undefined;
+  readonly healthy: boolean;
+  /** Resident memory of its process tree, shared pages split fairly (PSS). */
+  readonly memoryBytes: number;
+  readonly detail: string;
+}
+
+/** The state of every service: pid, health (a real probe), ports and resident memory. */
+export async function status(): Promise<ServiceStatus[]> {
+  return Promise.all(
+    services.map(async (service) => {
+      const pid = await service.pid();
+      const healthy = pid !== undefined && (await probe(service));
+      const memoryBytes = pid === undefined ? 0 : await treeMemoryBytes(pid);
+      const detail = (await service.describe?.()) ?? '';
+      return { name: service.name, ports: service.ports, pid, healthy, memoryBytes, detail };
+    }),
+  );
+}
+
+/** Stops everything and deletes every service's data, logs and generated config; keeps downloads. */
+export async function reset(report: Reporter = () => undefined): Promise<void> {
+  await down([], report);
+  const dir = path.join(stackHome, 'services');
+  if (existsSync(dir)) await rm(dir, { recursive: true, force: true });
+  report(`removed ${dir} (downloads in ${path.join(stackHome, 'downloads')} are kept)`);
+}

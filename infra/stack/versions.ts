@@ -1,0 +1,22 @@
+/**
+ * Every version the native local stack installs, in one place. Change a version here and the next
+ * `stack up` provisions it into a fresh folder (the folder name carries the version), leaving data alone.
+ */
+export const versions = {
+  /** Kafka broker jars from Maven Central (4.4.0's kafka-tools-api jar is missing there). */
+  kafka: '4.3.1',
+  /** The Kafka POM carries no slf4j binding: without one the broker logs nothing. */
+  log4j: '2.25.3',
+  /** `cassandra-all` from Maven Central, run on Java 17. */
+  cassandra: '5.0.9',
+  /** `apicurio-registry-app` (tar.gz, classifier `all`) from Maven Central; needs Java 21+. */
+  apicurio: '3.3.3',
+  /** The last LocalStack release that starts without an auth token; needs Python 3.13. */
+  localstack: '4.14.0',
+  /** LocalStack's dependencies are unpinned: resolve them as of its release day. */
+  localstackResolvedAsOf: '2026-02-27',
+  /** Fallback AWS emulator where no Python 3.13 exists. */
+  moto: '5.2.5',
+  /** Installs LocalStack's venv; it honours --exclude-newer, which pip lacks. */
+  uv: '0.13.9',
+} as const;

@@ -31,7 +31,12 @@ function renderStatus(rows: readonly ServiceStatus[]): string {
     ]),
   ];
   const widths = table[0]?.map((_, i) => Math.max(...table.map((row) => (row[i] ?? '').length))) ?? [];
-  const lines = table.map((row) => row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
+  const lines = table.map((row) =>
+    row
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd(),
+  );
   const total = rows.reduce((sum, r) => sum + r.memoryBytes, 0);
   return [...lines, `total memory (resident, shared pages split: PSS): ${mb(total)}`].join('\n');
 }
@@ -68,7 +73,9 @@ async function main(argv: string[]): Promise<number> {
     },
   });
   const [command, ...names] = positionals;
-  const report = (line: string): void => { process.stdout.write(`${line}\n`); };
+  const report = (line: string): void => {
+    process.stdout.write(`${line}\n`);
+  };
   switch (command) {
     case 'up': {
       const started = Date.now();
@@ -103,7 +110,9 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => { process.exit(code); },
+  (code) => {
+    process.exit(code);
+  },
   (error: unknown) => {
     if (error instanceof PrerequisiteError) {
       process.stderr.write(`stack: ${error.message}\n`);
@@ -113,7 +122,9 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`stack: ${error.message}\n`);
       process.exit(1);
     }
-    process.stderr.write(`stack: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `stack: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exit(1);
   },
 );

@@ -19,7 +19,9 @@ export function selectServices(names: readonly string[] = []): StackService[] {
   const add = (name: string): void => {
     const service = byName.get(name);
     if (service === undefined) {
-      throw new PrerequisiteError(`unknown service '${name}': the stack has ${[...byName.keys()].join(', ')}`);
+      throw new PrerequisiteError(
+        `unknown service '${name}': the stack has ${[...byName.keys()].join(', ')}`,
+      );
     }
     if (chosen.has(name)) return;
     chosen.add(name);
@@ -39,7 +41,11 @@ async function tailOf(file: string, lines = 15): Promise<string> {
 
 /** One probe with a time limit, reporting false instead of throwing. */
 async function probe(service: StackService, timeoutMs = 5000): Promise<boolean> {
-  const timeout = new Promise<false>((resolve) => setTimeout(() => { resolve(false); }, timeoutMs).unref());
+  const timeout = new Promise<false>((resolve) =>
+    setTimeout(() => {
+      resolve(false);
+    }, timeoutMs).unref(),
+  );
   return Promise.race([service.isHealthy().catch(() => false), timeout]);
 }
 
@@ -54,7 +60,9 @@ async function checkPorts(service: StackService): Promise<void> {
 }
 
 async function bringUp(service: StackService, report: Reporter): Promise<void> {
-  const say = (message: string): void => { report(`${service.name.padEnd(10)} ${message}`); };
+  const say = (message: string): void => {
+    report(`${service.name.padEnd(10)} ${message}`);
+  };
   const started = Date.now();
   const running = await service.pid();
   if (running !== undefined && (await probe(service))) {
@@ -117,7 +125,8 @@ export async function up(names: readonly string[] = [], report: Reporter = () =>
  * home (an orphaned child), so that none of our processes outlives `down`.
  */
 export async function down(names: readonly string[] = [], report: Reporter = () => undefined): Promise<void> {
-  const chosen = names.length === 0 ? [...services] : selectServices(names).filter((s) => names.includes(s.name));
+  const chosen =
+    names.length === 0 ? [...services] : selectServices(names).filter((s) => names.includes(s.name));
   const stopped = new Map<string, Promise<void>>();
   const halt = (service: StackService): Promise<void> => {
     let promise = stopped.get(service.name);

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { settings } from '../settings.js';
 
 /** The repository root, found from this file's place so that the stack works from any cwd. */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -8,7 +9,7 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
  * The one git-ignored folder that holds everything the stack downloads, installs and writes.
  * `STACK_HOME` moves it (an absolute path), for example to a faster disk.
  */
-export const stackHome = path.resolve(process.env['STACK_HOME'] ?? path.join(repoRoot, '.local'));
+export const stackHome = path.resolve(settings.STACK_HOME ?? path.join(repoRoot, '.local'));
 
 /** Where one service keeps its pieces: versioned installs, its data, its logs and its pid file. */
 export interface ServicePaths {

@@ -1,13 +1,13 @@
 import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { mkdir, rm, writeFile, readFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { PrerequisiteError } from './errors.js';
+import { settings } from '../settings.js';
 import { run } from './process.js';
 
 /** Finds an executable on PATH, or undefined. */
 export function onPath(name: string): string | undefined {
-  for (const dir of (process.env['PATH'] ?? '').split(path.delimiter)) {
+  for (const dir of settings.PATH.split(path.delimiter)) {
     const candidate = path.join(dir, name);
     if (dir !== '' && existsSync(candidate)) return candidate;
   }
@@ -27,14 +27,18 @@ function jdkMajor(home: string): number | undefined {
 }
 
 /**
- * Finds a `java` whose major version lies in [min, max]: first in the variable `envVar` (a JDK home),
+ * Finds a `java` whose major version lies in [min, max]: first in the service's own JDK setting,
  * then JAVA_HOME, the JDKs under /usr/lib/jvm, and the `java` on PATH.
  */
-export function findJava(spec: { min: number; max: number; envVar: string; neededBy: string }): string {
+export function findJava(spec: {
+  min: number;
+  max: number;
+  envVar: 'KAFKA_JAVA_HOME' | 'CASSANDRA_JAVA_HOME' | 'APICURIO_JAVA_HOME';
+  neededBy: string;
+}): string {
   const homes: string[] = [];
-  for (const name of [spec.envVar, 'JAVA_HOME']) {
-    const value = process.env[name];
-    if (value !== undefined && value !== '') homes.push(value);
+  for (const value of [settings[spec.envVar], settings.JAVA_HOME]) {
+    if (value !== undefined) homes.push(value);
   }
   if (existsSync('/usr/lib/jvm')) {
     homes.push(...readdirSync('/usr/lib/jvm').map((entry) => path.join('/usr/lib/jvm', entry)));
@@ -57,9 +61,9 @@ export function findJava(spec: { min: number; max: number; envVar: string; neede
  * shim there is skipped: it fails unless 3.13 is pyenv's selected version).
  */
 export function findPython313(): string | undefined {
-  const fromEnv = process.env['PYTHON313'];
+  const fromEnv = settings.PYTHON313;
   if (fromEnv !== undefined && existsSync(fromEnv)) return fromEnv;
-  const pyenv = path.join(process.env['PYENV_ROOT'] ?? path.join(os.homedir(), '.pyenv'), 'versions');
+  const pyenv = path.join(settings.PYENV_ROOT, 'versions');
   const fromPyenv = existsSync(pyenv)
     ? readdirSync(pyenv)
         .filter((v) => /^3\.13\.\d+$/.test(v))
@@ -102,7 +106,9 @@ function withMaven<T>(task: () => Promise<T>): Promise<T> {
 function requireMaven(neededBy: string): string {
   const mvn = onPath('mvn');
   if (mvn === undefined) {
-    throw new PrerequisiteError(`${neededBy} is downloaded with Maven, and mvn is not on PATH: apt-get install maven`);
+    throw new PrerequisiteError(
+      `${neededBy} is downloaded with Maven, and mvn is not on PATH: apt-get install maven`,
+    );
   }
   return mvn;
 }
@@ -135,13 +141,21 @@ export async function fetchMavenClosure(target: string, coordinates: readonly st
 }
 
 /** Downloads one Maven artifact (`group:artifact:version:type:classifier`) into `target`, once. */
-export async function fetchMavenArtifact(target: string, coordinate: string, neededBy: string): Promise<string> {
+export async function fetchMavenArtifact(
+  target: string,
+  coordinate: string,
+  neededBy: string,
+): Promise<string> {
   const mvn = requireMaven(neededBy);
   await withMaven(() =>
     installOnce(target, coordinate, async (dir) => {
-      await run(mvn, ['-q', '-B', 'dependency:copy', `-Dartifact=${coordinate}`, `-DoutputDirectory=${dir}`], {
-        cwd: dir,
-      });
+      await run(
+        mvn,
+        ['-q', '-B', 'dependency:copy', `-Dartifact=${coordinate}`, `-DoutputDirectory=${dir}`],
+        {
+          cwd: dir,
+        },
+      );
     }),
   );
   const file = readdirSync(target).find((f) => !f.startsWith('.'));

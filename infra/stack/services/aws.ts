@@ -10,6 +10,7 @@ import { downloadsDir } from '../lib/paths.js';
 import { run } from '../lib/process.js';
 import { findPython313, installOnce, onPath } from '../lib/toolchain.js';
 import { ProcessService, type Progress } from '../service.js';
+import { settings, type StackSettings } from '../settings.js';
 import { versions } from '../versions.js';
 
 /** Which AWS emulator runs on port 4566, why, and the interpreter its venv is made from. */
@@ -25,14 +26,10 @@ export type EmulatorChoice = z.infer<typeof EmulatorChoice>;
  * STACK_AWS_EMULATOR=localstack or =moto forces one; the default, auto, prefers LocalStack.
  */
 export function chooseEmulator(
-  wanted: string | undefined,
+  mode: StackSettings['STACK_AWS_EMULATOR'],
   python313: string | undefined,
   python3: string | undefined,
 ): EmulatorChoice {
-  const mode = wanted ?? 'auto';
-  if (mode !== 'auto' && mode !== 'localstack' && mode !== 'moto') {
-    throw new PrerequisiteError(`STACK_AWS_EMULATOR must be auto, localstack or moto, not '${mode}'`);
-  }
   if (mode !== 'moto' && python313 !== undefined) {
     return { kind: 'localstack', reason: `Python 3.13 found at ${python313}`, python: python313 };
   }
@@ -57,7 +54,7 @@ class AwsEmulatorService extends ProcessService {
   private readonly choiceFile = path.join(this.paths.root, 'emulator.json');
 
   private choose(): EmulatorChoice {
-    return chooseEmulator(process.env['STACK_AWS_EMULATOR'], findPython313(), onPath('python3'));
+    return chooseEmulator(settings.STACK_AWS_EMULATOR, findPython313(), onPath('python3'));
   }
 
   private venv(choice: EmulatorChoice): string {
@@ -107,7 +104,11 @@ class AwsEmulatorService extends ProcessService {
     await writeFile(this.choiceFile, JSON.stringify(choice));
     const python = path.join(this.venv(choice), 'bin', 'python');
     if (choice.kind === 'moto') {
-      return { command: python, args: ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(endpoints.aws.port)], env: {} };
+      return {
+        command: python,
+        args: ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(endpoints.aws.port)],
+        env: {},
+      };
     }
     return {
       command: python,

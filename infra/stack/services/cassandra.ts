@@ -6,10 +6,11 @@ import { endpoints } from '../endpoints.js';
 import { downloadsDir } from '../lib/paths.js';
 import { fetchMavenClosure, findJava } from '../lib/toolchain.js';
 import { ProcessService, type Progress } from '../service.js';
+import { settings } from '../settings.js';
 import { versions } from '../versions.js';
 
 /** The heap is explicit: the default would take a quarter of the machine's memory. */
-const HEAP = process.env['CASSANDRA_HEAP'] ?? '1G';
+const HEAP = settings.CASSANDRA_HEAP;
 
 /** JDK internals Cassandra reaches into on Java 17 (the tarball's jvm17-server.options). */
 const ADD_EXPORTS = [

@@ -9,7 +9,7 @@ import { fetchMavenClosure, findJava } from '../lib/toolchain.js';
 import { ProcessService, type Progress } from '../service.js';
 import { versions } from '../versions.js';
 
-const [broker = '127.0.0.1:9092'] = endpoints.kafka.brokers;
+const [broker] = endpoints.kafka.brokers;
 const brokerPort = Number(broker.split(':')[1]);
 const { controllerPort } = endpoints.kafka;
 
@@ -64,7 +64,9 @@ class KafkaService extends ProcessService {
     if (!existsSync(path.join(this.paths.data, 'meta.properties'))) {
       progress('formatting the KRaft storage');
       const java = this.java();
-      const clusterId = (await run(java, [...this.jvmOptions(), 'kafka.tools.StorageTool', 'random-uuid'])).trim();
+      const clusterId = (
+        await run(java, [...this.jvmOptions(), 'kafka.tools.StorageTool', 'random-uuid'])
+      ).trim();
       await run(java, [
         ...this.jvmOptions(),
         'kafka.tools.StorageTool',

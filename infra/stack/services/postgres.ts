@@ -9,12 +9,13 @@ import { servicePaths } from '../lib/paths.js';
 import { commandLine, isAlive, run, stopProcess } from '../lib/process.js';
 import { onPath } from '../lib/toolchain.js';
 import type { Progress, StackService } from '../service.js';
+import { settings } from '../settings.js';
 
 const { host, port, superuser } = endpoints.postgres;
 
 /** Finds the newest PostgreSQL 15+ server binaries: PG_BIN, then Debian's /usr/lib/postgresql/N/bin. */
 function findServerBin(): string | undefined {
-  const fromEnv = process.env['PG_BIN'];
+  const fromEnv = settings.PG_BIN;
   if (fromEnv !== undefined && existsSync(path.join(fromEnv, 'pg_ctl'))) return fromEnv;
   const root = '/usr/lib/postgresql';
   if (!existsSync(root)) return undefined;
@@ -51,7 +52,9 @@ class PostgresService implements StackService {
 
   /** Runs a server tool, as the postgres user when we are root. */
   private runServerTool(tool: string, args: string[]): Promise<string> {
-    return asRoot ? run('runuser', ['-u', SERVER_USER, '--', this.bin(tool), ...args]) : run(this.bin(tool), args);
+    return asRoot
+      ? run('runuser', ['-u', SERVER_USER, '--', this.bin(tool), ...args])
+      : run(this.bin(tool), args);
   }
 
   checkPrerequisites(): Promise<void> {
@@ -61,7 +64,9 @@ class PostgresService implements StackService {
       );
     }
     if (asRoot && onPath('runuser') === undefined) {
-      throw new PrerequisiteError('running as root, PostgreSQL needs runuser to drop privileges: apt-get install util-linux');
+      throw new PrerequisiteError(
+        'running as root, PostgreSQL needs runuser to drop privileges: apt-get install util-linux',
+      );
     }
     return Promise.resolve();
   }
@@ -117,7 +122,18 @@ class PostgresService implements StackService {
       '-c max_wal_size=1GB',
     ].join(' ');
     try {
-      await this.runServerTool('pg_ctl', ['-D', this.paths.data, '-l', this.log, '-o', options, '-w', '-t', '60', 'start']);
+      await this.runServerTool('pg_ctl', [
+        '-D',
+        this.paths.data,
+        '-l',
+        this.log,
+        '-o',
+        options,
+        '-w',
+        '-t',
+        '60',
+        'start',
+      ]);
     } catch (error) {
       throw new StartupError(`postgres did not start; see ${this.log}`, { cause: error });
     }
@@ -135,7 +151,13 @@ class PostgresService implements StackService {
   }
 
   async isHealthy(): Promise<boolean> {
-    const client = new pg.Client({ host, port, ...superuser, database: 'postgres', connectionTimeoutMillis: 2000 });
+    const client = new pg.Client({
+      host,
+      port,
+      ...superuser,
+      database: 'postgres',
+      connectionTimeoutMillis: 2000,
+    });
     try {
       await client.connect();
       await client.query('SELECT 1');
@@ -153,11 +175,15 @@ class PostgresService implements StackService {
       for (const { user, password, database } of [endpoints.postgres.pipeline, endpoints.postgres.registry]) {
         const role = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [user]);
         if (role.rowCount === 0) {
-          await client.query(`CREATE ROLE ${client.escapeIdentifier(user)} LOGIN PASSWORD ${client.escapeLiteral(password)}`);
+          await client.query(
+            `CREATE ROLE ${client.escapeIdentifier(user)} LOGIN PASSWORD ${client.escapeLiteral(password)}`,
+          );
         }
         const db = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
         if (db.rowCount === 0) {
-          await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)} OWNER ${client.escapeIdentifier(user)}`);
+          await client.query(
+            `CREATE DATABASE ${client.escapeIdentifier(database)} OWNER ${client.escapeIdentifier(user)}`,
+          );
         }
       }
     } finally {

@@ -36,7 +36,11 @@ class RegistryService extends ProcessService {
   async provision(progress: Progress): Promise<void> {
     progress('fetching the registry distribution (cached after the first run)');
     const coordinate = `io.apicurio:apicurio-registry-app:${versions.apicurio}:tar.gz:all`;
-    const archive = await fetchMavenArtifact(path.join(downloadsDir, 'apicurio-archive'), coordinate, 'Apicurio Registry');
+    const archive = await fetchMavenArtifact(
+      path.join(downloadsDir, 'apicurio-archive'),
+      coordinate,
+      'Apicurio Registry',
+    );
     await installOnce(this.install, coordinate, async (dir) => {
       const unpacked = path.join(dir, 'unpacked');
       await run('mkdir', ['-p', unpacked]);

@@ -1,0 +1,24 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+
+/** Created once per container, as every client is: see the lifecycle notes in README.md. */
+const logger = new Logger({ serviceName: 'user-pipeline' });
+
+/** What GET /health answers: the service is up and which build answers. */
+export function healthReport(now: Date): { status: 'ok'; service: string; time: string } {
+  return { status: 'ok', service: 'user-pipeline', time: now.toISOString() };
+}
+
+/** GET /health: unauthenticated on purpose, as load balancers and Airflow sensors call it; it reveals nothing. */
+export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+  .use(injectLambdaContext(logger))
+  .handler((): Promise<APIGatewayProxyResult> => {
+    logger.debug('health check');
+    return Promise.resolve({
+      statusCode: 200,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(healthReport(new Date())),
+    });
+  });

@@ -1,0 +1,120 @@
+/**
+ * The full test command (`npm test`, which `.ci/run` calls): installs what the tests need, runs the
+ * static checks, the unit suite, then brings the local stack up and runs the integration and e2e
+ * suites against it, and takes the stack down again if it started it. Ends with one line of counts.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { stackHome } from '../infra/stack/lib/paths.js';
+import { onPath } from '../infra/stack/lib/toolchain.js';
+import { down, status, up } from '../infra/stack/stack.js';
+
+const say = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+const timings: string[] = [];
+
+function step(name: string, command: string, args: readonly string[]): boolean {
+  const started = Date.now();
+  say(`\n=== ${name}: ${command} ${args.join(' ')}`);
+  const result = spawnSync(command, args, { stdio: 'inherit' });
+  const ok = result.status === 0;
+  timings.push(
+    `${name.padEnd(12)} ${ok ? 'ok    ' : 'FAILED'} ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  );
+  return ok;
+}
+
+/** The compose-file test needs docker-compose (Debian's 1.29 validates with no engine). */
+function ensureDockerCompose(): void {
+  if (onPath('docker-compose') !== undefined) return;
+  if (process.getuid?.() !== 0 || onPath('apt-get') === undefined) {
+    throw new Error('docker-compose is missing: install it (apt-get install docker-compose) and run again');
+  }
+  say('installing docker-compose from Debian packages (validates docker-compose.yml, needs no engine)');
+  for (const args of [
+    ['update', '-qq'],
+    ['install', '-y', '-qq', 'docker-compose'],
+  ]) {
+    const result = spawnSync('apt-get', args, {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+    if (result.status !== 0) throw new Error(`apt-get ${args.join(' ')} failed`);
+  }
+}
+
+const VitestReport = z.object({
+  numPassedTests: z.number(),
+  numFailedTests: z.number(),
+  numPendingTests: z.number(),
+});
+const reportsDir = path.join(stackHome, 'test-reports');
+
+function vitest(project: string): boolean {
+  return step(project, 'vitest', [
+    'run',
+    '--project',
+    project,
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${path.join(reportsDir, `${project}.json`)}`,
+  ]);
+}
+
+function counts(projects: readonly string[]): { passed: number; failed: number; skipped: number } {
+  const total = { passed: 0, failed: 0, skipped: 0 };
+  for (const project of projects) {
+    const file = path.join(reportsDir, `${project}.json`);
+    if (!existsSync(file)) continue;
+    const report = VitestReport.parse(JSON.parse(readFileSync(file, 'utf8')));
+    total.passed += report.numPassedTests;
+    total.failed += report.numFailedTests;
+    total.skipped += report.numPendingTests;
+  }
+  return total;
+}
+
+async function main(): Promise<number> {
+  const started = Date.now();
+  mkdirSync(reportsDir, { recursive: true });
+  ensureDockerCompose();
+  let ok = step('typecheck', 'tsc', ['-p', '.']);
+  ok = step('lint', 'eslint', ['.']) && ok;
+  ok = step('format', 'prettier', ['--check', '.']) && ok;
+  ok = vitest('unit') && ok;
+
+  const wasUp = (await status()).every((s) => s.pid !== undefined);
+  const stackStarted = Date.now();
+  say('\n=== stack up');
+  await up([], (line) => {
+    say(`[stack] ${line}`);
+  });
+  timings.push(`${'stack up'.padEnd(12)} ok     ${((Date.now() - stackStarted) / 1000).toFixed(0)} s`);
+  try {
+    ok = vitest('integration') && ok;
+    ok = vitest('e2e') && ok;
+  } finally {
+    if (!wasUp) {
+      await down([], (line) => {
+        say(`[stack] ${line}`);
+      });
+    }
+  }
+  const { passed, failed, skipped } = counts(['unit', 'integration', 'e2e']);
+  say(`\n${timings.join('\n')}\ntotal        ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+  say(`${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`);
+  return ok && failed === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => {
+    process.exit(code);
+  },
+  (error: unknown) => {
+    process.stderr.write(`test: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

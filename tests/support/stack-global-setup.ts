@@ -1,0 +1,13 @@
+import { down, status, up } from '../../infra/stack/stack.js';
+
+/**
+ * Brings the local stack up for a suite that needs it, through the same code as `npm run stack -- up`.
+ * A stack that was already up is left running; one this setup started is taken down afterwards.
+ */
+export default async function setup(): Promise<() => Promise<void>> {
+  const wasUp = (await status()).every((s) => s.pid !== undefined);
+  await up([], (line) => process.stdout.write(`[stack] ${line}\n`));
+  return async () => {
+    if (!wasUp) await down([], (line) => process.stdout.write(`[stack] ${line}\n`));
+  };
+}

@@ -1,0 +1,94 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { repoRoot } from '../../../infra/stack/lib/paths.js';
+import { services as nativeServices } from '../../../infra/stack/services/index.js';
+
+/** Runs Debian's docker-compose (1.29), which validates and normalises a file with no engine. */
+function compose(args: string[], file = path.join(repoRoot, 'docker-compose.yml')) {
+  const result = spawnSync('docker-compose', ['-f', file, ...args], { encoding: 'utf8', cwd: repoRoot });
+  if (result.error)
+    throw new Error('docker-compose is missing: `npm test` installs it', { cause: result.error });
+  return result;
+}
+
+const Compose = z.object({
+  services: z.record(
+    z.string(),
+    z.object({
+      image: z.string(),
+      ports: z.array(z.string()).default([]),
+      healthcheck: z.object({ test: z.array(z.string()) }).optional(),
+      depends_on: z.record(z.string(), z.object({ condition: z.string() })).optional(),
+      volumes: z.array(z.string()).default([]),
+    }),
+  ),
+  volumes: z.record(z.string(), z.unknown()).default({}),
+});
+
+const normalised = (): z.infer<typeof Compose> => {
+  const result = compose(['config']);
+  expect(result.stderr).toBe('');
+  return Compose.parse(parse(result.stdout));
+};
+
+describe('docker-compose.yml', () => {
+  it('passes docker-compose config -q', () => {
+    const result = compose(['config', '-q']);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  it('is rejected by the same check when broken, so the check can fail', () => {
+    const broken = path.join(mkdtempSync(path.join(os.tmpdir(), 'compose-')), 'docker-compose.yml');
+    const original = readFileSync(path.join(repoRoot, 'docker-compose.yml'), 'utf8');
+    writeFileSync(broken, original.replace('condition: service_healthy', 'condition: when_it_feels_like_it'));
+    expect(compose(['config', '-q'], broken).status).not.toBe(0);
+  });
+
+  it('pins every image to an exact version, LocalStack to 4.14.0', () => {
+    const { services } = normalised();
+    for (const [name, service] of Object.entries(services)) {
+      // PostgreSQL numbers its releases major.minor (15.18); the others major.minor.patch.
+      expect(service.image, name).toMatch(/:\d+\.\d+(\.\d+)?$/);
+    }
+    expect(services.localstack?.image).toBe('localstack/localstack:4.14.0');
+  });
+
+  it('runs no Zookeeper and says why', () => {
+    expect(Object.keys(normalised().services).filter((n) => n.includes('zookeeper'))).toEqual([]);
+    expect(readFileSync(path.join(repoRoot, 'docker-compose.yml'), 'utf8')).toMatch(
+      /No Zookeeper: Kafka 4 removed it/,
+    );
+  });
+
+  it('gives every service a health check and binds its ports to 127.0.0.1 only', () => {
+    for (const [name, service] of Object.entries(normalised().services)) {
+      expect(service.healthcheck?.test.length, name).toBeGreaterThan(0);
+      for (const port of service.ports) expect(port, name).toMatch(/^127\.0\.0\.1:/);
+    }
+  });
+
+  it('publishes the same host ports as the native stack', () => {
+    const published = Object.values(normalised().services)
+      .flatMap((s) => s.ports)
+      .map((p) => Number(p.split(':')[1]));
+    const clientPorts = nativeServices.map((s) => s.ports[0]);
+    expect(published.sort()).toEqual(clientPorts.sort());
+  });
+
+  it('starts the registry only once PostgreSQL is healthy, and keeps data in named volumes', () => {
+    const config = normalised();
+    expect(config.services.registry?.depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
+    expect(Object.keys(config.volumes).sort()).toEqual([
+      'cassandra-data',
+      'kafka-data',
+      'localstack-data',
+      'postgres-data',
+    ]);
+  });
+});

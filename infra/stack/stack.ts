@@ -49,9 +49,17 @@ async function probe(service: StackService, timeoutMs = 5000): Promise<boolean> 
   return Promise.race([service.isHealthy().catch(() => false), timeout]);
 }
 
+/**
+ * Fails with one line when another process holds one of the service's ports. A port held by no
+ * process we can see is usually a crashed process of ours still closing: give it a few seconds.
+ */
 async function checkPorts(service: StackService): Promise<void> {
   for (const port of service.ports) {
-    if (await isPortOpen(port)) {
+    const freed = await waitUntil(async () => !(await isPortOpen(port)), {
+      timeoutMs: 10_000,
+      intervalMs: 250,
+    });
+    if (!freed.ok) {
       throw new PrerequisiteError(
         `port ${port}, which ${service.name} needs, is taken by ${await portOwner(port)}: stop that process or free the port`,
       );

@@ -70,12 +70,17 @@ export function spawnDetached(spec: {
   }
 }
 
-/** True when a process with this pid exists and is not a zombie. */
+/**
+ * True while a process with this pid runs or is still tearing down. A killed multi-threaded process
+ * (a JVM) shows its main thread as a zombie while other threads still exit and still hold its ports:
+ * it counts as alive until only the zombie is left.
+ */
 export async function isAlive(pid: number): Promise<boolean> {
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
     const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
+    if (state === 'Z' || state === 'X') return (await readdir(`/proc/${pid}/task`)).length > 1;
+    return true;
   } catch {
     return false;
   }

@@ -98,8 +98,11 @@ commitlog_directory: ${d}/commitlog
 saved_caches_directory: ${d}/saved_caches
 hints_directory: ${d}/hints
 cdc_raw_directory: ${d}/cdc_raw
-commitlog_sync: periodic
-commitlog_sync_period: 10s
+# An acknowledged write must survive a kill -9: with periodic sync, replay skips everything after
+# the last sync marker (up to 10 s of writes). Group sync acknowledges after an fsync shared by every
+# write of a 10 ms window.
+commitlog_sync: group
+commitlog_sync_group_window: 10ms
 commitlog_segment_size: 8MiB
 auto_snapshot: false
 memtable_allocation_type: heap_buffers

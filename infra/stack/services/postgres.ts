@@ -6,7 +6,7 @@ import pg from 'pg';
 import { endpoints } from '../endpoints.js';
 import { PrerequisiteError, StartupError } from '../lib/errors.js';
 import { servicePaths } from '../lib/paths.js';
-import { commandLine, isAlive, run, stopProcess } from '../lib/process.js';
+import { commandLine, isAlive, run, sleep, stopProcess } from '../lib/process.js';
 import { onPath } from '../lib/toolchain.js';
 import type { Progress, StackService } from '../service.js';
 import { settings } from '../settings.js';
@@ -113,7 +113,20 @@ class PostgresService implements StackService {
     }
   }
 
-  async start(): Promise<void> {
+  /**
+   * After a crash (kill -9), postmaster.pid names a dead process; PostgreSQL would take a pid that
+   * lingers as a zombie for a live postmaster and refuse to start. The pid is ours and gone: drop it.
+   */
+  private async removeStaleLockFile(): Promise<void> {
+    const lock = path.join(this.paths.data, 'postmaster.pid');
+    if (!existsSync(lock)) return;
+    const pid = Number.parseInt((await readFile(lock, 'utf8')).split('\n')[0] ?? '', 10);
+    if (Number.isInteger(pid) && (await isAlive(pid))) return;
+    await rm(lock, { force: true });
+  }
+
+  async start(progress: Progress): Promise<void> {
+    await this.removeStaleLockFile();
     const options = [
       `-p ${port}`,
       `-k ${this.paths.root}`,
@@ -121,21 +134,19 @@ class PostgresService implements StackService {
       // Our tests and benchmarks bulk-load: fewer, larger checkpoints keep the disk quiet.
       '-c max_wal_size=1GB',
     ].join(' ');
-    try {
-      await this.runServerTool('pg_ctl', [
-        '-D',
-        this.paths.data,
-        '-l',
-        this.log,
-        '-o',
-        options,
-        '-w',
-        '-t',
-        '60',
-        'start',
-      ]);
-    } catch (error) {
-      throw new StartupError(`postgres did not start; see ${this.log}`, { cause: error });
+    const args = ['-D', this.paths.data, '-l', this.log, '-o', options, '-w', '-t', '60', 'start'];
+    // After a crash the old backends take a moment to notice and exit; until then they hold the old
+    // shared memory, and a new postmaster refuses to start. Try a few times.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.runServerTool('pg_ctl', args);
+        return;
+      } catch (error) {
+        if (attempt === 5)
+          throw new StartupError(`postgres did not start; see ${this.log}`, { cause: error });
+        progress(`start attempt ${attempt} failed, retrying in ${attempt} s`);
+        await sleep(attempt * 1000);
+      }
     }
   }
 

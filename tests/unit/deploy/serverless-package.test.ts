@@ -22,10 +22,14 @@ describe('serverless.yml', () => {
 
   beforeAll(() => {
     const out = mkdtempSync(path.join(os.tmpdir(), 'sls-package-'));
-    const result = spawnSync(path.join(repoRoot, 'node_modules/.bin/sls'), ['package', '--stage', 'local', '--package', out], {
-      cwd: repoRoot,
-      encoding: 'utf8',
-    });
+    const result = spawnSync(
+      path.join(repoRoot, 'node_modules/.bin/sls'),
+      ['package', '--stage', 'local', '--package', out],
+      {
+        cwd: repoRoot,
+        encoding: 'utf8',
+      },
+    );
     if (result.status !== 0) throw new Error(`sls package failed:\n${result.stdout}${result.stderr}`);
     template = Template.parse(
       JSON.parse(readFileSync(path.join(out, 'cloudformation-template-update-stack.json'), 'utf8')),

@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { isAlive, sleep } from '../../infra/stack/lib/process.js';
+import { services } from '../../infra/stack/services/index.js';
+import { status, up } from '../../infra/stack/stack.js';
+import { cassandraClient, kafkaClient, pipelineDb, unique } from '../support/clients.js';
+
+/** kill -9 the service's process, wait until it is gone, and check the stack sees it down. */
+async function killHard(name: string): Promise<void> {
+  const service = services.find((s) => s.name === name);
+  const pid = await service?.pid();
+  if (pid === undefined) throw new Error(`${name} is not running`);
+  process.kill(pid, 'SIGKILL');
+  while (await isAlive(pid)) await sleep(100);
+  expect((await status()).find((s) => s.name === name)?.healthy).toBe(false);
+}
+
+/** As a user would recover: `stack up` of the whole stack, which also waits for the services that use the one that crashed. */
+describe('after a kill -9, stack up brings the service back with its data', () => {
+  it('PostgreSQL keeps committed rows', async () => {
+    const table = unique('crash');
+    const id = randomUUID();
+    const before = pipelineDb();
+    await before.connect();
+    await before.query(`CREATE TABLE ${table} (id uuid PRIMARY KEY, note text)`);
+    await before.query(`INSERT INTO ${table} VALUES ($1, 'survives')`, [id]);
+    await before.end();
+
+    await killHard('postgres');
+    await up();
+
+    const after = pipelineDb();
+    await after.connect();
+    const { rows } = await after.query(`SELECT note FROM ${table} WHERE id = $1`, [id]);
+    await after.query(`DROP TABLE ${table}`);
+    await after.end();
+    expect(rows).toEqual([{ note: 'survives' }]);
+  });
+
+  it('Kafka keeps acknowledged records', async () => {
+    const kafka = kafkaClient('crash');
+    const topic = unique('crash');
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+    await admin.disconnect();
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const sent = Array.from({ length: 50 }, (_, i) => ({ key: `k${i}`, value: `v${i}` }));
+    await producer.send({ topic, messages: sent, acks: -1 });
+    await producer.disconnect();
+
+    await killHard('kafka');
+    await up();
+
+    const recovered = kafkaClient('crash-after').admin();
+    await recovered.connect();
+    const offsets = await recovered.fetchTopicOffsets(topic);
+    await recovered.disconnect();
+    expect(offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0)).toBe(sent.length);
+  });
+
+  it('Cassandra keeps written rows', async () => {
+    const table = `crash.${unique('rows')}`;
+    const id = randomUUID();
+    const before = cassandraClient();
+    await before.connect();
+    await before.execute(
+      "CREATE KEYSPACE IF NOT EXISTS crash WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+    );
+    await before.execute(`CREATE TABLE ${table} (id uuid PRIMARY KEY, note text)`);
+    await before.execute(`INSERT INTO ${table} (id, note) VALUES (?, ?)`, [id, 'survives'], {
+      prepare: true,
+    });
+    await before.shutdown();
+
+    await killHard('cassandra');
+    await up();
+
+    const after = cassandraClient();
+    await after.connect();
+    const result = await after.execute(`SELECT note FROM ${table} WHERE id = ?`, [id], { prepare: true });
+    await after.shutdown();
+    expect(result.rows.map((r) => r.get('note') as unknown)).toEqual(['survives']);
+  });
+});

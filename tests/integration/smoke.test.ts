@@ -1,0 +1,135 @@
+import { randomUUID } from 'node:crypto';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { GetParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
+import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { describe, expect, it } from 'vitest';
+import { endpoints } from '../../infra/stack/endpoints.js';
+import { awsClients, cassandraClient, kafkaClient, pipelineDb, unique } from '../support/clients.js';
+
+/** Each service of the stack, written through and read back with the client the functions will use. */
+describe('the local stack, through the pipeline client libraries', () => {
+  it('PostgreSQL: the pipeline role writes and reads its own database', async () => {
+    const db = pipelineDb();
+    await db.connect();
+    try {
+      const table = unique('smoke');
+      await db.query(`CREATE TABLE ${table} (id uuid PRIMARY KEY, name text NOT NULL)`);
+      const id = randomUUID();
+      await db.query(`INSERT INTO ${table} (id, name) VALUES ($1, $2)`, [id, 'Zoë Åström']);
+      const { rows } = await db.query<{ name: string }>(`SELECT name FROM ${table} WHERE id = $1`, [id]);
+      expect(rows).toEqual([{ name: 'Zoë Åström' }]);
+      await db.query(`DROP TABLE ${table}`);
+    } finally {
+      await db.end();
+    }
+  });
+
+  it('Kafka: an idempotent producer writes keyed records that a consumer group reads back', async () => {
+    const kafka = kafkaClient('smoke');
+    const topic = unique('smoke');
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+    await admin.disconnect();
+
+    const sent = Array.from({ length: 300 }, (_, i) => ({ key: `user-${i}`, value: JSON.stringify({ i }) }));
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    await producer.send({ topic, messages: sent });
+    await producer.disconnect();
+
+    const consumer = kafka.consumer({ groupId: unique('smoke-group') });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const received = new Map<string, string>();
+    await new Promise<void>((resolve, reject) => {
+      consumer
+        .run({
+          eachMessage: ({ message }) => {
+            received.set(message.key?.toString() ?? '', message.value?.toString() ?? '');
+            if (received.size === sent.length) resolve();
+            return Promise.resolve();
+          },
+        })
+        .catch(reject);
+    });
+    await consumer.disconnect();
+    expect(received).toEqual(new Map(sent.map((m) => [m.key, m.value])));
+  });
+
+  it('Schema registry: registers an Avro schema at the Confluent API, then encodes and decodes with it', async () => {
+    const registry = new SchemaRegistry({ host: endpoints.registry.url });
+    const subject = `${unique('smoke')}-value`;
+    const schema = {
+      type: 'record',
+      name: 'User',
+      namespace: 'pipeline.smoke',
+      fields: [
+        { name: 'id', type: 'string' },
+        { name: 'age', type: 'int' },
+      ],
+    };
+    const { id } = await registry.register(
+      { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
+      { subject },
+    );
+    const encoded = await registry.encode(id, { id: 'u1', age: 42 });
+    expect(encoded.readUInt8(0)).toBe(0); // Confluent wire format: magic byte, then the schema id
+    expect(encoded.readUInt32BE(1)).toBe(id);
+    expect(await registry.decode(encoded)).toEqual({ id: 'u1', age: 42 });
+    expect(await registry.getLatestSchemaId(subject)).toBe(id);
+  });
+
+  it('Cassandra: writes a row with a prepared statement and reads it back', async () => {
+    const client = cassandraClient();
+    await client.connect();
+    try {
+      await client.execute(
+        "CREATE KEYSPACE IF NOT EXISTS smoke WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+      );
+      const table = `smoke.${unique('users')}`;
+      await client.execute(`CREATE TABLE ${table} (id uuid PRIMARY KEY, name text)`);
+      const id = randomUUID();
+      await client.execute(`INSERT INTO ${table} (id, name) VALUES (?, ?)`, [id, 'Мирослава'], {
+        prepare: true,
+      });
+      const result = await client.execute(`SELECT name FROM ${table} WHERE id = ?`, [id], { prepare: true });
+      expect(result.rows.map((r) => r.get('name') as unknown)).toEqual(['Мирослава']);
+      await client.execute(`DROP TABLE ${table}`);
+    } finally {
+      await client.shutdown();
+    }
+  });
+
+  it('AWS emulator: S3, SQS, SSM and Secrets Manager each store and return a value', async () => {
+    const { s3, sqs, ssm, secrets } = awsClients();
+    const name = unique('smoke').replaceAll('_', '-');
+
+    await s3.send(new CreateBucketCommand({ Bucket: name }));
+    await s3.send(new PutObjectCommand({ Bucket: name, Key: 'raw/batch.json', Body: '{"results":[]}' }));
+    const object = await s3.send(new GetObjectCommand({ Bucket: name, Key: 'raw/batch.json' }));
+    expect(await object.Body?.transformToString()).toBe('{"results":[]}');
+
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }));
+    expect(QueueUrl).toMatch(/^http:\/\/127\.0\.0\.1:4566\//);
+    await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'poison' }));
+    const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 5 }));
+    expect(received.Messages?.map((m) => m.Body)).toEqual(['poison']);
+
+    await ssm.send(
+      new PutParameterCommand({ Name: `/${name}/api-key`, Value: 's3cr3t', Type: 'SecureString' }),
+    );
+    const parameter = await ssm.send(
+      new GetParameterCommand({ Name: `/${name}/api-key`, WithDecryption: true }),
+    );
+    expect(parameter.Parameter?.Value).toBe('s3cr3t');
+
+    await secrets.send(new CreateSecretCommand({ Name: `${name}/db`, SecretString: '{"password":"p"}' }));
+    const secret = await secrets.send(new GetSecretValueCommand({ SecretId: `${name}/db` }));
+    expect(secret.SecretString).toBe('{"password":"p"}');
+
+    for (const client of [s3, sqs, ssm, secrets]) client.destroy();
+  });
+});

@@ -1,0 +1,83 @@
+import net from 'node:net';
+import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { describe, expect, it } from 'vitest';
+import { endpoints } from '../../infra/stack/endpoints.js';
+import { PrerequisiteError } from '../../infra/stack/lib/errors.js';
+import { isPortOpen } from '../../infra/stack/lib/net.js';
+import { stackHome } from '../../infra/stack/lib/paths.js';
+import { processesMentioning } from '../../infra/stack/lib/process.js';
+import { services } from '../../infra/stack/services/index.js';
+import { down, status, up } from '../../infra/stack/stack.js';
+import { unique } from '../support/clients.js';
+
+const pidsByService = async (): Promise<Record<string, number | undefined>> =>
+  Object.fromEntries((await status()).map((s) => [s.name, s.pid]));
+
+describe('stack lifecycle', () => {
+  it('up twice is a no-op: same processes, each reported as already running', async () => {
+    await up();
+    const before = await pidsByService();
+    const lines: string[] = [];
+    await up([], (line) => lines.push(line));
+    expect(await pidsByService()).toEqual(before);
+    expect(lines.filter((line) => !line.includes('already running'))).toEqual([]);
+    expect(lines).toHaveLength(services.length);
+  });
+
+  it('status gives each service its ports, pid, health and memory', async () => {
+    const rows = await status();
+    expect(rows.map((r) => r.name)).toEqual(['postgres', 'kafka', 'registry', 'cassandra', 'aws']);
+    for (const row of rows) {
+      expect(row.healthy, row.name).toBe(true);
+      expect(row.pid, row.name).toBeGreaterThan(1);
+      expect(row.memoryBytes, row.name).toBeGreaterThan(10 * 1024 * 1024);
+      expect(row.ports.length, row.name).toBeGreaterThan(0);
+    }
+    expect(rows.find((r) => r.name === 'aws')?.detail).toMatch(/^(localstack 4\.14\.0|moto \S+): /);
+  });
+
+  it('keeps registered schemas, with their ids, across a registry restart', async () => {
+    const registry = new SchemaRegistry({ host: endpoints.registry.url });
+    const subject = `${unique('lifecycle')}-value`;
+    const schema = JSON.stringify({ type: 'record', name: 'Kept', fields: [{ name: 'id', type: 'string' }] });
+    const { id } = await registry.register({ type: SchemaType.AVRO, schema }, { subject });
+
+    await down(['registry']);
+    expect(await isPortOpen(endpoints.registry.port)).toBe(false);
+    await up(['registry']);
+
+    const fresh = new SchemaRegistry({ host: endpoints.registry.url });
+    expect(await fresh.getLatestSchemaId(subject)).toBe(id);
+    expect(JSON.parse(await fresh.getSchema(id).then((s) => JSON.stringify(s)))).toMatchObject({
+      name: 'Kept',
+    });
+  });
+
+  it('refuses to start a service whose port another process holds, naming that process', async () => {
+    await down(['aws']);
+    const squatter = net.createServer();
+    await new Promise<void>((resolve) => squatter.listen(endpoints.aws.port, '127.0.0.1', resolve));
+    try {
+      const attempt = up(['aws']);
+      await expect(attempt).rejects.toThrow(PrerequisiteError);
+      await expect(attempt).rejects.toThrow(
+        new RegExp(`^port ${endpoints.aws.port}, which aws needs, is taken by pid ${process.pid} \\(`),
+      );
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+    await up(['aws']);
+    expect((await status()).find((s) => s.name === 'aws')?.healthy).toBe(true);
+  });
+
+  it('down leaves none of our processes and no open port; up brings it all back', async () => {
+    await down();
+    expect(await processesMentioning(stackHome)).toEqual([]);
+    for (const port of services.flatMap((s) => s.ports))
+      expect(await isPortOpen(port), `port ${port}`).toBe(false);
+    expect((await status()).map((s) => s.pid)).toEqual(services.map(() => undefined));
+
+    await up();
+    expect((await status()).every((s) => s.healthy)).toBe(true);
+  });
+});

@@ -1,0 +1,44 @@
+/**
+ * Clients for the local stack, built from its endpoints, as the integration and e2e tests use them.
+ * Each test closes what it opens.
+ */
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import cassandraDriver from 'cassandra-driver';
+import { Kafka, logLevel } from 'kafkajs';
+import pg from 'pg';
+import { endpoints } from '../../infra/stack/endpoints.js';
+
+export const pipelineDb = (): pg.Client =>
+  new pg.Client({
+    host: endpoints.postgres.host,
+    port: endpoints.postgres.port,
+    ...endpoints.postgres.pipeline,
+  });
+
+export const kafkaClient = (clientId: string): Kafka =>
+  new Kafka({ clientId, brokers: [...endpoints.kafka.brokers], logLevel: logLevel.ERROR });
+
+export const cassandraClient = (): cassandraDriver.Client =>
+  new cassandraDriver.Client({
+    contactPoints: [...endpoints.cassandra.contactPoints],
+    localDataCenter: endpoints.cassandra.localDataCenter,
+  });
+
+const awsConfig = {
+  endpoint: endpoints.aws.endpoint,
+  region: endpoints.aws.region,
+  credentials: endpoints.aws.credentials,
+};
+
+export const awsClients = () => ({
+  s3: new S3Client({ ...awsConfig, forcePathStyle: true }),
+  sqs: new SQSClient(awsConfig),
+  ssm: new SSMClient(awsConfig),
+  secrets: new SecretsManagerClient(awsConfig),
+});
+
+/** A name no earlier run used, so that tests never see each other's data. */
+export const unique = (prefix: string): string => `${prefix}_${Date.now().toString(36)}_${process.pid}`;

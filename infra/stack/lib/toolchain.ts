@@ -78,16 +78,19 @@ export function findPython313(): string | undefined {
 }
 
 /**
- * Runs `build(target)` unless `target` holds a stamp equal to `stamp`. The stamp is written last, so
- * an interrupted install is redone on the next run instead of being used half-finished.
+ * Runs `build(target)` unless `target` holds a stamp equal to `stamp`, calling `announce` first so
+ * that progress is shown only for real work. The stamp is written last: an interrupted install is
+ * redone on the next run instead of being used half-finished.
  */
 export async function installOnce(
   target: string,
   stamp: string,
   build: (target: string) => Promise<void>,
+  announce: () => void = () => undefined,
 ): Promise<void> {
   const stampFile = path.join(target, '.installed');
   if (existsSync(stampFile) && (await readFile(stampFile, 'utf8')) === stamp) return;
+  announce();
   await rm(target, { recursive: true, force: true });
   await mkdir(target, { recursive: true });
   await build(target);
@@ -101,6 +104,13 @@ function withMaven<T>(task: () => Promise<T>): Promise<T> {
   const next = mavenQueue.then(task, task);
   mavenQueue = next.catch(() => undefined);
   return next;
+}
+
+/** What to download with Maven, for whom, and how to tell the user that it is downloading. */
+export interface MavenDownload {
+  readonly target: string;
+  readonly neededBy: string;
+  readonly announce: () => void;
 }
 
 function requireMaven(neededBy: string): string {
@@ -117,48 +127,51 @@ function requireMaven(neededBy: string): string {
  * Copies the runtime closure of Maven artifacts (`group:artifact:version`) into `target/libs`, once.
  * The jars come from Maven Central through the machine's Maven settings and its local repository.
  */
-export async function fetchMavenClosure(target: string, coordinates: readonly string[], neededBy: string) {
-  const mvn = requireMaven(neededBy);
+export async function fetchMavenClosure(
+  download: MavenDownload,
+  coordinates: readonly string[],
+): Promise<void> {
+  const mvn = requireMaven(download.neededBy);
+  const dependencies = coordinates.map((c) => {
+    const [groupId, artifactId, version] = c.split(':');
+    return `<dependency><groupId>${groupId}</groupId><artifactId>${artifactId}</artifactId><version>${version}</version></dependency>`;
+  });
+  const pom = `<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>
+<groupId>local.stack</groupId><artifactId>${path.basename(download.target)}</artifactId><version>1</version>
+<dependencies>${dependencies.join('')}</dependencies></project>\n`;
+  const copy = [
+    '-q',
+    '-B',
+    'dependency:copy-dependencies',
+    '-DincludeScope=runtime',
+    '-DoutputDirectory=libs',
+  ];
   await withMaven(() =>
-    installOnce(target, coordinates.join('\n'), async (dir) => {
-      const dependencies = coordinates.map((c) => {
-        const [groupId, artifactId, version] = c.split(':');
-        return `<dependency><groupId>${groupId}</groupId><artifactId>${artifactId}</artifactId><version>${version}</version></dependency>`;
-      });
-      await writeFile(
-        path.join(dir, 'pom.xml'),
-        `<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>
-<groupId>local.stack</groupId><artifactId>${path.basename(target)}</artifactId><version>1</version>
-<dependencies>${dependencies.join('')}</dependencies></project>\n`,
-      );
-      await run(
-        mvn,
-        ['-q', '-B', 'dependency:copy-dependencies', '-DincludeScope=runtime', '-DoutputDirectory=libs'],
-        { cwd: dir },
-      );
-    }),
+    installOnce(
+      download.target,
+      coordinates.join('\n'),
+      async (dir) => {
+        await writeFile(path.join(dir, 'pom.xml'), pom);
+        await run(mvn, copy, { cwd: dir });
+      },
+      download.announce,
+    ),
   );
 }
 
 /** Downloads one Maven artifact (`group:artifact:version:type:classifier`) into `target`, once. */
-export async function fetchMavenArtifact(
-  target: string,
-  coordinate: string,
-  neededBy: string,
-): Promise<string> {
-  const mvn = requireMaven(neededBy);
+export async function fetchMavenArtifact(download: MavenDownload, coordinate: string): Promise<string> {
+  const mvn = requireMaven(download.neededBy);
+  const copy = ['-q', '-B', 'dependency:copy', `-Dartifact=${coordinate}`];
   await withMaven(() =>
-    installOnce(target, coordinate, async (dir) => {
-      await run(
-        mvn,
-        ['-q', '-B', 'dependency:copy', `-Dartifact=${coordinate}`, `-DoutputDirectory=${dir}`],
-        {
-          cwd: dir,
-        },
-      );
-    }),
+    installOnce(
+      download.target,
+      coordinate,
+      (dir) => run(mvn, [...copy, `-DoutputDirectory=${dir}`], { cwd: dir }).then(() => undefined),
+      download.announce,
+    ),
   );
-  const file = readdirSync(target).find((f) => !f.startsWith('.'));
+  const file = readdirSync(download.target).find((f) => !f.startsWith('.'));
   if (file === undefined) throw new Error(`Maven copied nothing for ${coordinate}`);
-  return path.join(target, file);
+  return path.join(download.target, file);
 }

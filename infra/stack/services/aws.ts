@@ -69,33 +69,52 @@ class AwsEmulatorService extends ProcessService {
 
   async provision(progress: Progress): Promise<void> {
     const choice = this.choose();
-    progress(`${choice.kind} (${choice.reason}): installing its venv (cached after the first run)`);
+    const announce = (): void => {
+      progress(`${choice.kind} (${choice.reason}): installing its venv`);
+    };
     const venv = this.venv(choice);
     if (choice.kind === 'localstack') {
-      const uv = await this.uv();
+      const uv = await this.uv(progress);
       const spec = `localstack-core[runtime]==${versions.localstack}`;
-      await installOnce(venv, `${spec} as of ${versions.localstackResolvedAsOf}`, async (dir) => {
-        await run(uv, ['venv', '-q', '-p', choice.python, dir]);
-        await run(uv, ['pip', 'install', '-q', '--exclude-newer', versions.localstackResolvedAsOf, spec], {
-          env: { ...process.env, VIRTUAL_ENV: dir },
-        });
-      });
+      await installOnce(
+        venv,
+        `${spec} as of ${versions.localstackResolvedAsOf}`,
+        async (dir) => {
+          await run(uv, ['venv', '-q', '-p', choice.python, dir]);
+          await run(uv, ['pip', 'install', '-q', '--exclude-newer', versions.localstackResolvedAsOf, spec], {
+            env: { ...process.env, VIRTUAL_ENV: dir },
+          });
+        },
+        announce,
+      );
     } else {
-      await installOnce(venv, `moto[server]==${versions.moto}`, async (dir) => {
-        await run(choice.python, ['-m', 'venv', dir]);
-        await run(path.join(dir, 'bin', 'pip'), ['install', '-q', `moto[server]==${versions.moto}`]);
-      });
+      await installOnce(
+        venv,
+        `moto[server]==${versions.moto}`,
+        async (dir) => {
+          await run(choice.python, ['-m', 'venv', dir]);
+          await run(path.join(dir, 'bin', 'pip'), ['install', '-q', `moto[server]==${versions.moto}`]);
+        },
+        announce,
+      );
     }
-    await mkdir(path.join(this.paths.data), { recursive: true });
+    await mkdir(this.paths.data, { recursive: true });
   }
 
   /** uv resolves LocalStack's unpinned dependencies as of its release day (pip cannot). */
-  private async uv(): Promise<string> {
+  private async uv(progress: Progress): Promise<string> {
     const dir = path.join(downloadsDir, `uv-${versions.uv}`);
-    await installOnce(dir, versions.uv, async (target) => {
-      await run('python3', ['-m', 'venv', target]);
-      await run(path.join(target, 'bin', 'pip'), ['install', '-q', `uv==${versions.uv}`]);
-    });
+    await installOnce(
+      dir,
+      versions.uv,
+      async (target) => {
+        await run('python3', ['-m', 'venv', target]);
+        await run(path.join(target, 'bin', 'pip'), ['install', '-q', `uv==${versions.uv}`]);
+      },
+      () => {
+        progress(`installing uv ${versions.uv}`);
+      },
+    );
     return path.join(dir, 'bin', 'uv');
   }
 

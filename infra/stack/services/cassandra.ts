@@ -66,11 +66,15 @@ class CassandraService extends ProcessService {
   }
 
   async provision(progress: Progress): Promise<void> {
-    progress('fetching the cassandra-all jars (cached after the first run)');
     await fetchMavenClosure(
-      path.dirname(this.libs),
+      {
+        target: path.dirname(this.libs),
+        neededBy: 'Cassandra',
+        announce: () => {
+          progress('fetching the cassandra-all jars from Maven Central');
+        },
+      },
       [`org.apache.cassandra:cassandra-all:${versions.cassandra}`],
-      'Cassandra',
     );
     await mkdir(this.conf, { recursive: true });
     await mkdir(this.paths.logs, { recursive: true });

@@ -45,9 +45,14 @@ class KafkaService extends ProcessService {
   }
 
   async provision(progress: Progress): Promise<void> {
-    progress('fetching the broker jars (cached after the first run)');
     await fetchMavenClosure(
-      path.dirname(this.libs),
+      {
+        target: path.dirname(this.libs),
+        neededBy: 'Kafka',
+        announce: () => {
+          progress('fetching the broker jars from Maven Central');
+        },
+      },
       [
         `org.apache.kafka:kafka_2.13:${versions.kafka}`,
         `org.apache.kafka:kafka-tools:${versions.kafka}`,
@@ -55,7 +60,6 @@ class KafkaService extends ProcessService {
         `org.apache.logging.log4j:log4j-core:${versions.log4j}`,
         `org.apache.logging.log4j:log4j-api:${versions.log4j}`,
       ],
-      'Kafka',
     );
     await mkdir(this.conf, { recursive: true });
     await mkdir(this.paths.logs, { recursive: true });

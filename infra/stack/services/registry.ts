@@ -1,4 +1,5 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { endpoints } from '../endpoints.js';
 import { downloadsDir } from '../lib/paths.js';
@@ -34,21 +35,25 @@ class RegistryService extends ProcessService {
   }
 
   async provision(progress: Progress): Promise<void> {
-    progress('fetching the registry distribution (cached after the first run)');
     const coordinate = `io.apicurio:apicurio-registry-app:${versions.apicurio}:tar.gz:all`;
     const archive = await fetchMavenArtifact(
-      path.join(downloadsDir, 'apicurio-archive'),
+      {
+        target: `${this.install}-archive`,
+        neededBy: 'Apicurio Registry',
+        announce: () => {
+          progress('fetching the registry distribution from Maven Central');
+        },
+      },
       coordinate,
-      'Apicurio Registry',
     );
     await installOnce(this.install, coordinate, async (dir) => {
       const unpacked = path.join(dir, 'unpacked');
-      await run('mkdir', ['-p', unpacked]);
+      await mkdir(unpacked);
       await run('tar', ['-xzf', archive, '-C', unpacked]);
       const runner = findFile(unpacked, 'quarkus-run.jar');
       if (runner === undefined) throw new Error(`no quarkus-run.jar in ${archive}`);
-      await run('mv', [path.dirname(runner), this.app]);
-      await run('rm', ['-rf', unpacked]);
+      await rename(path.dirname(runner), this.app);
+      await rm(unpacked, { recursive: true, force: true });
     });
   }
 
@@ -75,16 +80,14 @@ class RegistryService extends ProcessService {
   }
 }
 
+/** The first file called `name` below `dir`, depth first. */
 function findFile(dir: string, name: string): string | undefined {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
-    if (entry.isFile() && entry.name === name) return full;
-    if (entry.isDirectory()) {
-      const found = findFile(full, name);
-      if (found !== undefined) return found;
-    }
+    const found = entry.isDirectory() ? findFile(full, name) : entry.name === name ? full : undefined;
+    if (found !== undefined) return found;
   }
-  return existsSync(path.join(dir, name)) ? path.join(dir, name) : undefined;
+  return undefined;
 }
 
 export const registry = new RegistryService();

@@ -1,0 +1,58 @@
+/**
+ * Stack benchmark (`npm run bench:stack`): times `stack up` from all-stopped to all-healthy on a
+ * provisioned machine, a few times, and measures each service's memory once healthy and idle.
+ * Prints the figures and writes them to .local/bench/stack.json. Leaves the stack as it found it.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { stackHome } from '../infra/stack/lib/paths.js';
+import { sleep } from '../infra/stack/lib/process.js';
+import { down, status, up } from '../infra/stack/stack.js';
+
+const runs = Number(process.argv[2] ?? '3');
+const say = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+};
+const mb = (bytes: number): number => Math.round(bytes / 1024 / 1024);
+
+async function main(): Promise<void> {
+  const wasUp = (await status()).every((s) => s.pid !== undefined);
+  await up(); // provision first: the timed runs measure start-up, not downloads
+  const upSeconds: number[] = [];
+  for (let i = 1; i <= runs; i++) {
+    await down();
+    const started = Date.now();
+    await up();
+    upSeconds.push((Date.now() - started) / 1000);
+    say(`run ${i}/${runs}: stack up to all-healthy in ${upSeconds.at(-1)?.toFixed(1)} s`);
+  }
+  await sleep(10_000); // let the JVMs settle after start-up before reading memory
+  const rows = await status();
+  const memory = Object.fromEntries(rows.map((r) => [r.name, mb(r.memoryBytes)]));
+  const totalMb = rows.reduce((sum, r) => sum + mb(r.memoryBytes), 0);
+  const result = {
+    when: new Date().toISOString(),
+    upSeconds,
+    upSecondsMedian: median(upSeconds),
+    memoryMb: memory,
+    totalMemoryMb: totalMb,
+  };
+  say(`\nstack up, median of ${runs}: ${result.upSecondsMedian.toFixed(1)} s`);
+  for (const row of rows) say(`  ${row.name.padEnd(10)} ${String(mb(row.memoryBytes)).padStart(5)} MB`);
+  say(`  ${'total'.padEnd(10)} ${String(totalMb).padStart(5)} MB (PSS, idle after start-up)`);
+  const dir = path.join(stackHome, 'bench');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'stack.json'), `${JSON.stringify(result, null, 2)}\n`);
+  say(`written to ${path.join(dir, 'stack.json')}`);
+  if (!wasUp) await down();
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

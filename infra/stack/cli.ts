@@ -12,7 +12,7 @@ const USAGE = `usage: npm run stack -- <command> [service ...]
   down [service ...]     stop (all by default; then no process of ours is left)
   status [--json]        port, pid, health, resident memory of each service
   logs [service] [-f]    the last lines of each log (-n N lines), or follow them with -f
-  reset                  stop everything and wipe all data (downloads are kept)
+  reset [service ...]    stop and wipe the data of the services (all by default; downloads are kept)
 
 Everything lives under ${stackHome}.`;
 
@@ -97,7 +97,7 @@ async function main(argv: string[]): Promise<number> {
       await showLogs(names, values.follow, Number(values.lines));
       return 0;
     case 'reset':
-      await reset(report);
+      await reset(names, report);
       return 0;
     case undefined:
     case 'help':

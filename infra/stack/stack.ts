@@ -183,10 +183,19 @@ export async function status(): Promise<ServiceStatus[]> {
   );
 }
 
-/** Stops everything and deletes every service's data, logs and generated config; keeps downloads. */
-export async function reset(report: Reporter = () => undefined): Promise<void> {
-  await down([], report);
-  const dir = path.join(stackHome, 'services');
-  if (existsSync(dir)) await rm(dir, { recursive: true, force: true });
-  report(`removed ${dir} (downloads in ${path.join(stackHome, 'downloads')} are kept)`);
+/**
+ * Stops the chosen services (all by default) and deletes their data, logs and generated config;
+ * downloads are kept. The next `up` starts them empty.
+ */
+export async function reset(
+  names: readonly string[] = [],
+  report: Reporter = () => undefined,
+): Promise<void> {
+  await down(names, report);
+  const chosen = names.length === 0 ? services : selectServices(names).filter((s) => names.includes(s.name));
+  for (const service of chosen) {
+    if (existsSync(service.paths.root)) await rm(service.paths.root, { recursive: true, force: true });
+    report(`${service.name.padEnd(10)} data wiped (${service.paths.root})`);
+  }
+  report(`downloads in ${path.join(stackHome, 'downloads')} are kept`);
 }

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { describe, expect, it } from 'vitest';
@@ -79,5 +80,22 @@ describe('stack lifecycle', () => {
 
     await up();
     expect((await status()).every((s) => s.healthy)).toBe(true);
+  });
+});
+
+describe('network exposure', () => {
+  it('every port our services listen on is bound to 127.0.0.1 only', async () => {
+    const ours = new Set<number>();
+    for (const pid of await processesMentioning(stackHome)) ours.add(pid);
+    for (const row of await status()) if (row.pid !== undefined) ours.add(row.pid);
+    const { stdout } = spawnSync('ss', ['-Hltnp'], { encoding: 'utf8' });
+    const listening = stdout
+      .split('\n')
+      .map((line) => ({ local: line.split(/\s+/)[3] ?? '', pid: Number(/pid=(\d+)/.exec(line)?.[1] ?? 0) }))
+      .filter((socket) => ours.has(socket.pid));
+    expect(listening.length).toBeGreaterThanOrEqual(services.flatMap((s) => s.ports).length);
+    expect(
+      listening.filter((socket) => !/^(127\.0\.0\.1|\[::ffff:127\.0\.0\.1\]):\d+$/.test(socket.local)),
+    ).toEqual([]);
   });
 });

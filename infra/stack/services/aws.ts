@@ -134,6 +134,8 @@ class AwsEmulatorService extends ProcessService {
       args: ['-m', 'localstack.runtime.main'],
       env: {
         GATEWAY_LISTEN: `127.0.0.1:${endpoints.aws.port}`,
+        // The default server (twisted) ignores GATEWAY_LISTEN's host and binds 0.0.0.0; hypercorn honours it.
+        GATEWAY_SERVER: 'hypercorn',
         SERVICES: 's3,sqs,ssm,secretsmanager',
         LOCALSTACK_VOLUME_DIR: this.paths.data,
         // Without these two, the queue URLs it returns name *.localstack.cloud, which does not resolve offline.

@@ -121,24 +121,33 @@ auto.create.topics.enable=false
   }
 
   /**
-   * Healthy once a metadata call and a consumer-group call both succeed: right after start the
-   * group coordinator answers "loading" for a few seconds, and consumers would fail then.
+   * Healthy once a metadata call, a consumer-group call and an idempotent producer's InitProducerId
+   * all succeed: right after start the coordinators answer "loading" for a few seconds, and the
+   * pipeline's consumers and producers would fail or retry then.
    */
   async isHealthy(): Promise<boolean> {
-    const admin = new Kafka({
+    const kafka = new Kafka({
       brokers: [broker],
       clientId: 'stack-health',
       logLevel: logLevel.NOTHING,
       connectionTimeout: 2000,
       retry: { retries: 0 },
-    }).admin();
+    });
+    const admin = kafka.admin();
+    // kafkajs refuses an idempotent producer without retries: allow one, quickly.
+    const producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 200 },
+    });
     try {
       await admin.connect();
       await admin.listTopics();
       await admin.describeGroups(['stack-health-probe']);
+      await producer.connect();
       return true;
     } finally {
-      await admin.disconnect();
+      await Promise.all([admin.disconnect(), producer.disconnect()]);
     }
   }
 }

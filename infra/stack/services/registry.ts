@@ -8,7 +8,7 @@ import { fetchMavenArtifact, findJava, installOnce } from '../lib/toolchain.js';
 import { ProcessService, type Progress } from '../service.js';
 import { versions } from '../versions.js';
 
-const { port } = endpoints.registry;
+const { port, managementPort } = endpoints.registry;
 const db = endpoints.postgres.registry;
 
 /**
@@ -19,7 +19,7 @@ const db = endpoints.postgres.registry;
 class RegistryService extends ProcessService {
   readonly name = 'registry';
   readonly summary = `Apicurio Registry ${versions.apicurio} from Maven Central (Java 21+), schemas kept in PostgreSQL`;
-  readonly ports = [port];
+  readonly ports = [port, managementPort];
   override readonly dependsOn = ['postgres'];
   override readonly startTimeoutMs = 120_000;
   private readonly install = path.join(downloadsDir, `apicurio-registry-${versions.apicurio}`);
@@ -64,6 +64,9 @@ class RegistryService extends ProcessService {
       env: {
         QUARKUS_HTTP_HOST: '127.0.0.1',
         QUARKUS_HTTP_PORT: String(port),
+        // Quarkus's management interface (health, metrics) would listen on *:9000.
+        QUARKUS_MANAGEMENT_HOST: '127.0.0.1',
+        QUARKUS_MANAGEMENT_PORT: String(managementPort),
         APICURIO_STORAGE_KIND: 'sql',
         APICURIO_STORAGE_SQL_KIND: 'postgresql',
         APICURIO_DATASOURCE_URL: `jdbc:postgresql://${endpoints.postgres.host}:${endpoints.postgres.port}/${db.database}`,

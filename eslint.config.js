@@ -33,6 +33,8 @@ export default tseslint.config(
       'vitest/no-disabled-tests': 'error',
       // expect(value, 'which item') names the failing item in a loop.
       'vitest/valid-expect': ['error', { maxArgs: 2 }],
+      // Helpers whose name says they assert (they call expect inside).
+      'vitest/expect-expect': ['error', { assertFunctionNames: ['expect', 'roundTripThroughAws'] }],
     },
   },
   { files: ['*.js', 'scripts/*.mjs'], ...tseslint.configs.disableTypeChecked },

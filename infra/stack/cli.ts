@@ -86,7 +86,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'down':
       await down(names, report);
-      report('stack is down');
+      report(names.length === 0 ? 'stack is down' : `stopped: ${names.join(', ')}`);
       return 0;
     case 'status': {
       const rows = await status();

@@ -17,6 +17,7 @@ export const endpoints = {
   kafka: { brokers: ['127.0.0.1:9092'], controllerPort: 9093 },
   registry: { port: 8085, managementPort: 9000, url: 'http://127.0.0.1:8085/apis/ccompat/v7' },
   cassandra: { contactPoints: ['127.0.0.1'], port: 9042, storagePort: 7000, localDataCenter: 'datacenter1' },
+  randomuser: { port: 3100, url: 'http://127.0.0.1:3100' },
   aws: {
     endpoint: 'http://127.0.0.1:4566',
     port: 4566,

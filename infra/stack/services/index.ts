@@ -3,7 +3,8 @@ import { aws } from './aws.js';
 import { cassandra } from './cassandra.js';
 import { kafka } from './kafka.js';
 import { postgres } from './postgres.js';
+import { randomuser } from './randomuser.js';
 import { registry } from './registry.js';
 
 /** Every service of the local stack. A new service is one module, added here. */
-export const services: readonly StackService[] = [postgres, kafka, registry, cassandra, aws];
+export const services: readonly StackService[] = [postgres, kafka, registry, cassandra, aws, randomuser];

@@ -50,7 +50,7 @@ describe('serverless.yml', () => {
   it('routes GET /health to it', () => {
     const methods = resourcesOf(template, 'AWS::ApiGateway::Method').map(([, r]) => r.Properties);
     expect(methods).toContainEqual(expect.objectContaining({ HttpMethod: 'GET', AuthorizationType: 'NONE' }));
-    const paths = resourcesOf(template, 'AWS::ApiGateway::Resource').map(([, r]) => r.Properties.PathPart);
+    const paths = resourcesOf(template, 'AWS::ApiGateway::Resource').map(([, r]) => r.Properties['PathPart']);
     expect(paths).toContain('health');
   });
 });

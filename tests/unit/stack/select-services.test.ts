@@ -12,6 +12,7 @@ describe('selectServices', () => {
       'registry',
       'cassandra',
       'aws',
+      'randomuser',
     ]);
   });
 
@@ -22,7 +23,7 @@ describe('selectServices', () => {
   it('rejects an unknown name with the list of known ones', () => {
     expect(() => selectServices(['zookeeper'])).toThrow(
       new PrerequisiteError(
-        "unknown service 'zookeeper': the stack has postgres, kafka, registry, cassandra, aws",
+        "unknown service 'zookeeper': the stack has postgres, kafka, registry, cassandra, aws, randomuser",
       ),
     );
   });

@@ -1,0 +1,31 @@
+import { randomBytes } from 'node:crypto';
+import { s3Client } from '../shared/aws.js';
+import { FetchSettings, loadSettings } from '../shared/config.js';
+import { httpHandler } from '../shared/http.js';
+import { s3RawStore } from '../shared/raw-store.js';
+import { fetchBatch, type FetchBatchDeps } from './fetch-batch.js';
+import { UserRateLimiter } from './rate-limit.js';
+import { FetchRequest } from './request.js';
+import { randomuserSource } from './source.js';
+
+/**
+ * POST /fetch {count, seed?, nat?}: the composition root. Settings, the S3 client and the rate
+ * limiter are built once per container (at cold start) and shared by its invocations.
+ */
+const settings = loadSettings(FetchSettings);
+
+const deps: FetchBatchDeps = {
+  fetchPage: randomuserSource(settings),
+  store: s3RawStore(s3Client(settings), settings.RAW_BUCKET),
+  limiter: new UserRateLimiter(settings.FETCH_RATE_LIMIT_USERS, settings.FETCH_RATE_LIMIT_WINDOW_SECONDS * 1000),
+  now: () => new Date(),
+  newSeed: () => randomBytes(8).toString('hex'),
+  limits: {
+    maxCount: settings.FETCH_MAX_COUNT,
+    pageSize: settings.FETCH_PAGE_SIZE,
+    concurrency: settings.FETCH_CONCURRENCY,
+  },
+  sourceUrl: settings.RANDOMUSER_BASE_URL,
+};
+
+export const handler = httpHandler(FetchRequest, (request) => fetchBatch(request, deps));

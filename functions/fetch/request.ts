@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { NATIONALITIES } from '../shared/randomuser.js';
+
+const known = new Set<string>(NATIONALITIES);
+
+/** POST /fetch body: how many users, and optionally the seed to replay and the nationalities. */
+export const FetchRequest = z.strictObject({
+  count: z.number().int('count must be a whole number').positive('count must be at least 1'),
+  seed: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'seed must be 1 to 64 letters, digits, _ or -')
+    .optional(),
+  /** "GB,FR" or ["GB", "FR"], any case. */
+  nat: z
+    .union([z.string(), z.array(z.string())])
+    .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((n) => n.trim().toUpperCase()))
+    .refine((nats) => nats.length > 0 && nats.every((n) => n !== ''), 'nat must name at least one nationality')
+    .superRefine((nats, ctx) => {
+      const unknown = nats.filter((n) => !known.has(n));
+      if (unknown.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `unknown nationality ${unknown.join(', ')}; known: ${NATIONALITIES.join(', ')}`,
+        });
+      }
+    })
+    .optional(),
+});
+export type FetchRequest = z.infer<typeof FetchRequest>;

@@ -1,0 +1,116 @@
+import pRetry, { AbortError } from 'p-retry';
+import type { FetchSettings } from '../shared/config.js';
+import { UpstreamError } from '../shared/errors.js';
+import { logger } from '../shared/logger.js';
+import { ApiResponse, ApiUser, withoutSecrets, type SafeUser } from '../shared/randomuser.js';
+
+/** One API request: a page of `results` users for a seed and a set of nationalities. */
+export interface PageRequest {
+  readonly seed: string;
+  readonly nats: readonly string[];
+  readonly page: number;
+  readonly results: number;
+}
+
+/** A page, split into users that passed validation (secrets already dropped) and the others, with why. */
+export interface PageResult {
+  readonly users: readonly { index: number; user: SafeUser }[];
+  readonly rejected: readonly { index: number; reason: string }[];
+}
+
+export type FetchPage = (request: PageRequest) => Promise<PageResult>;
+
+/** An attempt that may succeed if repeated: 429, 5xx, a timeout, a body that is not the API's JSON. */
+class RetryableAttempt extends Error {
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/** Why a user failed validation, as paths and expectations only: never the values (personal data). */
+function reasonOf(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.map(String).join('.') || '(user)'}: ${i.message}`)
+    .join('; ');
+}
+
+/** Validates each result on its own: one bad user is reported, never allowed to hide the rest. */
+export function splitResults(results: readonly unknown[]): PageResult {
+  const users: { index: number; user: SafeUser }[] = [];
+  const rejected: { index: number; reason: string }[] = [];
+  results.forEach((raw, index) => {
+    const parsed = ApiUser.safeParse(raw);
+    if (parsed.success) users.push({ index, user: withoutSecrets(parsed.data) });
+    else rejected.push({ index, reason: reasonOf(parsed.error) });
+  });
+  return { users, rejected };
+}
+
+/**
+ * The randomuser.me client: one GET per page with a timeout, retried with jittered exponential
+ * backoff on 429, 5xx, timeouts and unusable bodies; other 4xx fail at once. When the attempts run
+ * out it throws an UpstreamError carrying the last HTTP status.
+ */
+export function randomuserSource(
+  settings: Pick<FetchSettings, 'RANDOMUSER_BASE_URL' | 'FETCH_TIMEOUT_MS' | 'FETCH_MAX_ATTEMPTS'>,
+  options: { minBackoffMs?: number; maxBackoffMs?: number } = {},
+): FetchPage {
+  return async (request) => {
+    const url = new URL('/api/', settings.RANDOMUSER_BASE_URL);
+    url.searchParams.set('results', String(request.results));
+    url.searchParams.set('seed', request.seed);
+    url.searchParams.set('page', String(request.page));
+    if (request.nats.length > 0) url.searchParams.set('nat', request.nats.join(','));
+
+    let lastStatus: number | undefined;
+    const attempt = async (): Promise<PageResult> => {
+      let response: Response;
+      try {
+        response = await fetch(url, { signal: AbortSignal.timeout(settings.FETCH_TIMEOUT_MS) });
+      } catch (error) {
+        throw new RetryableAttempt(`request failed: ${error instanceof Error ? error.message : String(error)}`, undefined);
+      }
+      lastStatus = response.status;
+      const text = await response.text();
+      if (response.status === 429 || response.status >= 500) {
+        throw new RetryableAttempt(`answered ${response.status}`, response.status);
+      }
+      if (!response.ok) {
+        throw new AbortError(new UpstreamError(`randomuser answered ${response.status}`, response.status));
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        throw new RetryableAttempt('answered a body that is not JSON', response.status);
+      }
+      const envelope = ApiResponse.safeParse(body);
+      if (!envelope.success) throw new RetryableAttempt('answered JSON without a results array', response.status);
+      return splitResults(envelope.data.results);
+    };
+
+    try {
+      return await pRetry(attempt, {
+        retries: settings.FETCH_MAX_ATTEMPTS - 1,
+        minTimeout: options.minBackoffMs ?? 500,
+        maxTimeout: options.maxBackoffMs ?? 10_000,
+        randomize: true,
+        onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
+          logger.warn('randomuser attempt failed', { page: request.page, attemptNumber, retriesLeft, reason: error.message });
+        },
+      });
+    } catch (error) {
+      if (error instanceof UpstreamError) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new UpstreamError(
+        `randomuser kept failing for page ${request.page} after ${settings.FETCH_MAX_ATTEMPTS} attempts (last: ${reason})`,
+        lastStatus,
+        { cause: error },
+      );
+    }
+  };
+}

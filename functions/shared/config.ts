@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** What every function reads. */
+const Common = z.object({
+  STAGE: z.string().min(1).default('local'),
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+  /** Offline only: the AWS emulator (LocalStack). Unset on AWS, where the SDK finds the real endpoints. */
+  AWS_ENDPOINT_URL: z.url().optional(),
+});
+
+/** fetch: where users come from, how fast it may ask, and where it lands them. */
+export const FetchSettings = Common.extend({
+  RAW_BUCKET: z.string().min(3),
+  /** The randomuser.me API, or the project's compatible source offline. */
+  RANDOMUSER_BASE_URL: z.url().default('https://randomuser.me'),
+  FETCH_MAX_COUNT: int(1, 1_000_000).default(100_000),
+  /** Users per API request; the API serves at most 5000. */
+  FETCH_PAGE_SIZE: int(1, 5000).default(5000),
+  /** API requests in flight at once. */
+  FETCH_CONCURRENCY: int(1, 32).default(2),
+  /** randomuser.me's published limit: 20,000 users per 5 minutes per IP. */
+  FETCH_RATE_LIMIT_USERS: int(1, 100_000_000).default(20_000),
+  FETCH_RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400).default(300),
+  FETCH_TIMEOUT_MS: int(100, 120_000).default(15_000),
+  /** Attempts per page, the first included, before the upstream counts as failing. */
+  FETCH_MAX_ATTEMPTS: int(1, 20).default(5),
+});
+export type FetchSettings = z.infer<typeof FetchSettings>;
+
+/** persist: the raw zone it reads and the database it writes, whose credentials live in Secrets Manager. */
+export const PersistSettings = Common.extend({
+  RAW_BUCKET: z.string().min(3),
+  /** The Secrets Manager secret holding {host, port, username, password, dbname} (RDS's format). */
+  DB_SECRET_ID: z.string().min(1),
+  DB_POOL_MAX: int(1, 50).default(2),
+  DB_SSL: z.enum(['true', 'false']).default('false'),
+});
+export type PersistSettings = z.infer<typeof PersistSettings>;
+
+const loaded = new Map<z.ZodType, unknown>();
+
+/**
+ * Validates the environment against a function's schema once per container and returns the frozen
+ * result; a missing or invalid variable fails fast with a ConfigError that names it. No other module
+ * reads process.env.
+ */
+export function loadSettings<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv = process.env): z.infer<T> {
+  const cached = loaded.get(schema);
+  if (cached !== undefined && env === process.env) return cached as z.infer<T>;
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid environment: ${problems}`);
+  }
+  const settings = Object.freeze(parsed.data) as z.infer<T>;
+  if (env === process.env) loaded.set(schema, settings);
+  return settings;
+}

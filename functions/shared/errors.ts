@@ -1,0 +1,76 @@
+/**
+ * The pipeline's error kinds. Each carries what a caller may see (its message) and, through `cause`,
+ * what only the logs may see. `outcomeOf` maps a kind to its outcome in one place.
+ */
+export abstract class PipelineError extends Error {
+  abstract readonly kind: 'bad-request' | 'not-found' | 'unprocessable' | 'upstream' | 'transient' | 'config';
+}
+
+/** The request itself is wrong (malformed JSON, unknown fields, a count out of range). */
+export class BadRequestError extends PipelineError {
+  readonly kind = 'bad-request';
+}
+
+/** What the request names does not exist (an unknown batch key). */
+export class NotFoundError extends PipelineError {
+  readonly kind = 'not-found';
+}
+
+/** What the request names exists but cannot be processed (a raw object that is not a batch). */
+export class UnprocessableError extends PipelineError {
+  readonly kind = 'unprocessable';
+}
+
+/** An upstream API kept failing or answered garbage; `upstreamStatus` is its last HTTP status. */
+export class UpstreamError extends PipelineError {
+  readonly kind = 'upstream';
+  constructor(
+    message: string,
+    readonly upstreamStatus: number | undefined,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** A dependency is down or overloaded (database, S3): retrying later may succeed. */
+export class TransientError extends PipelineError {
+  readonly kind = 'transient';
+}
+
+/** The function is misconfigured (a missing or invalid environment variable). */
+export class ConfigError extends PipelineError {
+  readonly kind = 'config';
+}
+
+/** What an error means for an HTTP caller: the status, and a body that never holds a stack. */
+export interface HttpOutcome {
+  readonly statusCode: number;
+  readonly body: { error: string; message: string; upstreamStatus?: number };
+}
+
+/** The one place where error kinds become outcomes. Unknown errors are 500s with a generic message. */
+export function outcomeOf(error: unknown): HttpOutcome {
+  if (!(error instanceof PipelineError)) {
+    return { statusCode: 500, body: { error: 'internal', message: 'internal error; see the logs' } };
+  }
+  switch (error.kind) {
+    case 'bad-request':
+      return { statusCode: 400, body: { error: error.kind, message: error.message } };
+    case 'not-found':
+      return { statusCode: 404, body: { error: error.kind, message: error.message } };
+    case 'unprocessable':
+      return { statusCode: 422, body: { error: error.kind, message: error.message } };
+    case 'upstream': {
+      const upstreamStatus = error instanceof UpstreamError ? error.upstreamStatus : undefined;
+      return {
+        statusCode: 502,
+        body: { error: error.kind, message: error.message, ...(upstreamStatus === undefined ? {} : { upstreamStatus }) },
+      };
+    }
+    case 'transient':
+      return { statusCode: 503, body: { error: error.kind, message: error.message } };
+    case 'config':
+      return { statusCode: 500, body: { error: error.kind, message: 'the function is misconfigured; see the logs' } };
+  }
+}

@@ -1,0 +1,47 @@
+import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { TransientError } from './errors.js';
+
+/** The S3 raw zone: one JSON object per batch. */
+export interface RawStore {
+  put(key: string, document: unknown): Promise<void>;
+  /** The object's parsed JSON; undefined when there is no such key; `invalid-json` when it is not JSON. */
+  get(key: string): Promise<unknown>;
+}
+
+/** Marks an object that exists but does not hold JSON. */
+export const INVALID_JSON = Symbol('invalid-json');
+
+/** The raw zone on S3 (LocalStack offline). S3 failures become TransientErrors. */
+export function s3RawStore(client: Pick<S3Client, 'send'>, bucket: string): RawStore {
+  return {
+    async put(key, document) {
+      try {
+        await client.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Body: JSON.stringify(document),
+            ContentType: 'application/json',
+          }),
+        );
+      } catch (error) {
+        throw new TransientError(`could not write s3://${bucket}/${key}`, { cause: error });
+      }
+    },
+    async get(key) {
+      let text: string;
+      try {
+        const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        text = (await object.Body?.transformToString('utf8')) ?? '';
+      } catch (error) {
+        if (error instanceof NoSuchKey) return undefined;
+        throw new TransientError(`could not read s3://${bucket}/${key}`, { cause: error });
+      }
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        return INVALID_JSON;
+      }
+    },
+  };
+}

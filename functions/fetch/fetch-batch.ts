@@ -47,7 +47,8 @@ export function planPages(count: number, pageSize: number): { page: number; resu
  */
 export async function fetchBatch(request: FetchRequest, deps: FetchBatchDeps): Promise<FetchBatchResult> {
   const { maxCount, pageSize, concurrency } = deps.limits;
-  if (request.count > maxCount) throw new BadRequestError(`count must be at most ${maxCount}, not ${request.count}`);
+  if (request.count > maxCount)
+    throw new BadRequestError(`count must be at most ${maxCount}, not ${request.count}`);
   const seed = request.seed ?? deps.newSeed();
   const nats = [...new Set(request.nat ?? [])];
   const limit = pLimit(concurrency);
@@ -75,9 +76,18 @@ export async function fetchBatch(request: FetchRequest, deps: FetchBatchDeps): P
     source: deps.sourceUrl,
     fetchedAt: now.toISOString(),
     users: pages.flatMap(({ page, users }) => users.map(({ index, user }) => ({ page, index, user }))),
-    rejected: pages.flatMap(({ page, rejected }) => rejected.map(({ index, reason }) => ({ page, index, reason }))),
+    rejected: pages.flatMap(({ page, rejected }) =>
+      rejected.map(({ index, reason }) => ({ page, index, reason })),
+    ),
   };
   await deps.store.put(key, batch);
   logger.info('batch landed', { batchId, key, users: batch.users.length, rejected: batch.rejected.length });
-  return { batchId, key, count: batch.users.length, requested: request.count, seed, rejected: batch.rejected };
+  return {
+    batchId,
+    key,
+    count: batch.users.length,
+    requested: request.count,
+    seed,
+    rejected: batch.rejected,
+  };
 }

@@ -17,7 +17,10 @@ const settings = loadSettings(FetchSettings);
 const deps: FetchBatchDeps = {
   fetchPage: randomuserSource(settings),
   store: s3RawStore(s3Client(settings), settings.RAW_BUCKET),
-  limiter: new UserRateLimiter(settings.FETCH_RATE_LIMIT_USERS, settings.FETCH_RATE_LIMIT_WINDOW_SECONDS * 1000),
+  limiter: new UserRateLimiter(
+    settings.FETCH_RATE_LIMIT_USERS,
+    settings.FETCH_RATE_LIMIT_WINDOW_SECONDS * 1000,
+  ),
   now: () => new Date(),
   newSeed: () => randomBytes(8).toString('hex'),
   limits: {

@@ -24,7 +24,10 @@ export class UserRateLimiter {
     const turn = this.queue.then(async () => {
       for (;;) {
         const now = this.now();
-        this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) * this.capacity) / this.windowMs);
+        this.tokens = Math.min(
+          this.capacity,
+          this.tokens + ((now - this.last) * this.capacity) / this.windowMs,
+        );
         this.last = now;
         if (this.tokens >= need) {
           this.tokens -= need;

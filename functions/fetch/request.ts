@@ -13,8 +13,13 @@ export const FetchRequest = z.strictObject({
   /** "GB,FR" or ["GB", "FR"], any case. */
   nat: z
     .union([z.string(), z.array(z.string())])
-    .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((n) => n.trim().toUpperCase()))
-    .refine((nats) => nats.length > 0 && nats.every((n) => n !== ''), 'nat must name at least one nationality')
+    .transform((value) =>
+      (Array.isArray(value) ? value : value.split(',')).map((n) => n.trim().toUpperCase()),
+    )
+    .refine(
+      (nats) => nats.length > 0 && nats.every((n) => n !== ''),
+      'nat must name at least one nationality',
+    )
     .superRefine((nats, ctx) => {
       const unknown = nats.filter((n) => !known.has(n));
       if (unknown.length > 0) {

@@ -72,7 +72,10 @@ export function randomuserSource(
       try {
         response = await fetch(url, { signal: AbortSignal.timeout(settings.FETCH_TIMEOUT_MS) });
       } catch (error) {
-        throw new RetryableAttempt(`request failed: ${error instanceof Error ? error.message : String(error)}`, undefined);
+        throw new RetryableAttempt(
+          `request failed: ${error instanceof Error ? error.message : String(error)}`,
+          undefined,
+        );
       }
       lastStatus = response.status;
       const text = await response.text();
@@ -89,7 +92,8 @@ export function randomuserSource(
         throw new RetryableAttempt('answered a body that is not JSON', response.status);
       }
       const envelope = ApiResponse.safeParse(body);
-      if (!envelope.success) throw new RetryableAttempt('answered JSON without a results array', response.status);
+      if (!envelope.success)
+        throw new RetryableAttempt('answered JSON without a results array', response.status);
       return splitResults(envelope.data.results);
     };
 
@@ -100,7 +104,12 @@ export function randomuserSource(
         maxTimeout: options.maxBackoffMs ?? 10_000,
         randomize: true,
         onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
-          logger.warn('randomuser attempt failed', { page: request.page, attemptNumber, retriesLeft, reason: error.message });
+          logger.warn('randomuser attempt failed', {
+            page: request.page,
+            attemptNumber,
+            retriesLeft,
+            reason: error.message,
+          });
         },
       });
     } catch (error) {

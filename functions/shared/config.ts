@@ -8,7 +8,7 @@ const Common = z.object({
   STAGE: z.string().min(1).default('local'),
   AWS_REGION: z.string().min(1).default('us-east-1'),
   /** Offline only: the AWS emulator (LocalStack). Unset on AWS, where the SDK finds the real endpoints. */
-  AWS_ENDPOINT_URL: z.url().optional(),
+  AWS_ENDPOINT_URL: z.preprocess((v) => (v === '' ? undefined : v), z.url().optional()),
 });
 
 /** fetch: where users come from, how fast it may ask, and where it lands them. */
@@ -47,7 +47,10 @@ const loaded = new Map<z.ZodType, unknown>();
  * result; a missing or invalid variable fails fast with a ConfigError that names it. No other module
  * reads process.env.
  */
-export function loadSettings<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv = process.env): z.infer<T> {
+export function loadSettings<T extends z.ZodType>(
+  schema: T,
+  env: NodeJS.ProcessEnv = process.env,
+): z.infer<T> {
   const cached = loaded.get(schema);
   if (cached !== undefined && env === process.env) return cached as z.infer<T>;
   const parsed = schema.safeParse(env);

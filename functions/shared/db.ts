@@ -18,7 +18,9 @@ export type DbSecret = z.infer<typeof DbSecret>;
 /** Reads and validates the database secret. */
 export async function readDbSecret(settings: PersistSettings): Promise<DbSecret> {
   try {
-    const { SecretString } = await secretsClient(settings).send(new GetSecretValueCommand({ SecretId: settings.DB_SECRET_ID }));
+    const { SecretString } = await secretsClient(settings).send(
+      new GetSecretValueCommand({ SecretId: settings.DB_SECRET_ID }),
+    );
     return DbSecret.parse(JSON.parse(SecretString ?? ''));
   } catch (error) {
     throw new TransientError(`could not read the database secret ${settings.DB_SECRET_ID}`, { cause: error });

@@ -65,12 +65,19 @@ export function outcomeOf(error: unknown): HttpOutcome {
       const upstreamStatus = error instanceof UpstreamError ? error.upstreamStatus : undefined;
       return {
         statusCode: 502,
-        body: { error: error.kind, message: error.message, ...(upstreamStatus === undefined ? {} : { upstreamStatus }) },
+        body: {
+          error: error.kind,
+          message: error.message,
+          ...(upstreamStatus === undefined ? {} : { upstreamStatus }),
+        },
       };
     }
     case 'transient':
       return { statusCode: 503, body: { error: error.kind, message: error.message } };
     case 'config':
-      return { statusCode: 500, body: { error: error.kind, message: 'the function is misconfigured; see the logs' } };
+      return {
+        statusCode: 500,
+        body: { error: error.kind, message: 'the function is misconfigured; see the logs' },
+      };
   }
 }

@@ -21,7 +21,9 @@ export function parseBody<T extends z.ZodType>(schema: T, body: string | null): 
   }
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message));
+    const problems = parsed.error.issues.map((i) =>
+      i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message,
+    );
     throw new BadRequestError(`invalid request: ${problems.join('; ')}`);
   }
   return parsed.data;
@@ -39,13 +41,16 @@ export function httpHandler<T extends z.ZodType, R>(
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .handler(async (event) => {
-      const header = Object.entries(event.headers).find(([name]) => name.toLowerCase() === 'x-correlation-id')?.[1];
+      const header = Object.entries(event.headers).find(
+        ([name]) => name.toLowerCase() === 'x-correlation-id',
+      )?.[1];
       logger.setCorrelationId(header ?? event.requestContext.requestId);
       try {
         return json(200, await useCase(parseBody(schema, event.body)));
       } catch (error) {
         const outcome = outcomeOf(error);
-        if (outcome.statusCode >= 500) logger.error('request failed', { outcome: outcome.body, error: error as Error });
+        if (outcome.statusCode >= 500)
+          logger.error('request failed', { outcome: outcome.body, error: error as Error });
         else logger.warn('request refused', { outcome: outcome.body });
         return json(outcome.statusCode, outcome.body);
       }

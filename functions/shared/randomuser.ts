@@ -46,7 +46,9 @@ export const ApiUser = z.object({
 export type ApiUser = z.infer<typeof ApiUser>;
 
 /** A user as the pipeline keeps it: the API's password, salt and hashes are gone (and refused if present). */
-export const SafeUser = ApiUser.extend({ login: z.strictObject({ uuid: z.uuid(), username: z.string().min(1) }) });
+export const SafeUser = ApiUser.extend({
+  login: z.strictObject({ uuid: z.uuid(), username: z.string().min(1) }),
+});
 export type SafeUser = z.infer<typeof SafeUser>;
 
 /** Drops the secret login fields; nothing downstream ever sees them. */

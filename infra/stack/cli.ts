@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { bootstrapLocalPipeline } from '../local/bootstrap.js';
 import { PrerequisiteError, StartupError } from './lib/errors.js';
 import { stackHome } from './lib/paths.js';
 import { selectServices, down, reset, status, up, type ServiceStatus } from './stack.js';
@@ -80,6 +81,7 @@ async function main(argv: string[]): Promise<number> {
     case 'up': {
       const started = Date.now();
       await up(names, report);
+      if (names.length === 0) await bootstrapLocalPipeline(report);
       report(`stack is up in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
       report(renderStatus(await status()));
       return 0;

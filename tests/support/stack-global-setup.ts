@@ -1,3 +1,4 @@
+import { bootstrapLocalPipeline } from '../../infra/local/bootstrap.js';
 import { down, status, up } from '../../infra/stack/stack.js';
 
 /**
@@ -6,8 +7,12 @@ import { down, status, up } from '../../infra/stack/stack.js';
  */
 export default async function setup(): Promise<() => Promise<void>> {
   const wasUp = (await status()).every((s) => s.pid !== undefined);
-  await up([], (line) => process.stdout.write(`[stack] ${line}\n`));
+  const report = (line: string): void => {
+    process.stdout.write(`[stack] ${line}\n`);
+  };
+  await up([], report);
+  await bootstrapLocalPipeline(report);
   return async () => {
-    if (!wasUp) await down([], (line) => process.stdout.write(`[stack] ${line}\n`));
+    if (!wasUp) await down([], report);
   };
 }

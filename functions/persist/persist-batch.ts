@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { RawBatch } from '../shared/batch.js';
+import { NotFoundError, UnprocessableError } from '../shared/errors.js';
+import { logger } from '../shared/logger.js';
+import { INVALID_JSON, type RawStore } from '../shared/raw-store.js';
+import { normalizeBatch, type UserRow } from './normalize.js';
+import type { PersistCounts } from './user-store.js';
+
+/** POST /persist body: the raw-zone key fetch returned. */
+export const PersistRequest = z.strictObject({
+  key: z
+    .string()
+    .regex(/^raw\/[\w=./-]+\.json$/, 'key must be a raw-zone key such as raw/date=…/batch=….json'),
+});
+export type PersistRequest = z.infer<typeof PersistRequest>;
+
+export interface PersistBatchDeps {
+  readonly store: Pick<RawStore, 'get'>;
+  readonly writeUsers: (rows: readonly UserRow[]) => Promise<PersistCounts>;
+}
+
+export interface PersistBatchResult extends PersistCounts {
+  readonly key: string;
+  readonly batchId: string;
+  readonly users: number;
+}
+
+/**
+ * Reads a batch from the raw zone, normalises its users and writes them with their outbox rows in
+ * one transaction. An unknown key is a NotFoundError; an object that is not a batch is refused with
+ * the reason, before anything is written.
+ */
+export async function persistBatch(
+  request: PersistRequest,
+  deps: PersistBatchDeps,
+): Promise<PersistBatchResult> {
+  const document = await deps.store.get(request.key);
+  if (document === undefined) throw new NotFoundError(`no batch at ${request.key}`);
+  if (document === INVALID_JSON) throw new UnprocessableError(`${request.key} is not JSON, so not a batch`);
+  const parsed = RawBatch.safeParse(document);
+  if (!parsed.success) {
+    const where = parsed.error.issues
+      .slice(0, 3)
+      .map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`)
+      .join('; ');
+    throw new UnprocessableError(`${request.key} is not a raw batch (${where})`);
+  }
+  const rows = normalizeBatch(parsed.data);
+  const counts = await deps.writeUsers(rows);
+  logger.info('batch persisted', {
+    key: request.key,
+    batchId: parsed.data.batchId,
+    users: rows.length,
+    ...counts,
+  });
+  return { key: request.key, batchId: parsed.data.batchId, users: rows.length, ...counts };
+}

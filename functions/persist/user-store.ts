@@ -1,0 +1,90 @@
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { TransientError } from '../shared/errors.js';
+import { USER_COLUMNS, type UserRow } from './normalize.js';
+
+/** What one persist call did to the users table and the outbox. */
+export interface PersistCounts {
+  readonly inserted: number;
+  readonly updated: number;
+  readonly unchanged: number;
+  /** Outbox rows written: one per inserted or changed user. */
+  readonly queued: number;
+}
+
+/** Escapes a value for COPY's text format. */
+function copyField(value: string | number | null): string {
+  if (value === null) return '\\N';
+  return String(value).replace(
+    /[\\\t\n\r]/g,
+    (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c] ?? c,
+  );
+}
+
+function* copyLines(rows: readonly UserRow[]): Generator<string> {
+  for (const row of rows) {
+    yield `${USER_COLUMNS.map((c) => (c === 'content_hash' ? `\\\\x${row[c]}` : copyField(row[c]))).join('\t')}\n`;
+  }
+}
+
+const columns = USER_COLUMNS.join(', ');
+const updates = USER_COLUMNS.filter((c) => c !== 'user_key')
+  .map((c) => `${c} = EXCLUDED.${c}`)
+  .join(', ');
+
+/**
+ * Upserts users and writes their outbox rows in ONE transaction, set-based: the rows are COPYed into
+ * a temporary table, then one statement upserts them into `users` (a row changes only when its
+ * content hash does, and then its version goes up) and inserts an outbox row for each user that
+ * was new or changed. The same batch twice changes nothing. Any failure rolls everything back.
+ */
+export async function writeUsers(
+  pool: Pick<pg.Pool, 'connect'>,
+  rows: readonly UserRow[],
+): Promise<PersistCounts> {
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (error) {
+    throw new TransientError('the database is unavailable', { cause: error });
+  }
+  try {
+    await client.query('BEGIN');
+    await client.query(
+      `CREATE TEMP TABLE staging_users ON COMMIT DROP AS SELECT ${columns} FROM users WITH NO DATA`,
+    );
+    await pipeline(
+      Readable.from(copyLines(rows)),
+      client.query(copyFrom(`COPY staging_users (${columns}) FROM STDIN`)),
+    );
+    const {
+      rows: [counts],
+    } = await client.query<{ inserted: number; updated: number; queued: number }>(`
+      WITH upserted AS (
+        INSERT INTO users AS u (${columns})
+        SELECT DISTINCT ON (user_key) ${columns} FROM staging_users
+        ON CONFLICT (user_key) DO UPDATE SET ${updates}, version = u.version + 1, updated_at = now()
+        WHERE u.content_hash IS DISTINCT FROM EXCLUDED.content_hash
+        RETURNING u.user_key, u.version, (u.xmax = 0) AS inserted
+      ), queued AS (
+        INSERT INTO outbox (event_type, user_key, user_version)
+        SELECT CASE WHEN inserted THEN 'user.created' ELSE 'user.updated' END, user_key, version FROM upserted
+        RETURNING 1
+      )
+      SELECT count(*) FILTER (WHERE inserted)::int AS inserted,
+             count(*) FILTER (WHERE NOT inserted)::int AS updated,
+             (SELECT count(*)::int FROM queued) AS queued
+      FROM upserted`);
+    await client.query('COMMIT');
+    const inserted = counts?.inserted ?? 0;
+    const updated = counts?.updated ?? 0;
+    return { inserted, updated, unchanged: rows.length - inserted - updated, queued: counts?.queued ?? 0 };
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw new TransientError('the database write failed and was rolled back', { cause: error });
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateSecretCommand,
+  PutSecretValueCommand,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { runner } from 'node-pg-migrate';
+import { endpoints } from '../stack/endpoints.js';
+import { repoRoot, stackHome } from '../stack/lib/paths.js';
+import { localResources } from './resources.js';
+
+/** Where the offline API key lives: a random token made once, kept across restarts. */
+export const apiKeyFile = path.join(stackHome, 'secrets', 'api-key');
+
+const { pipeline } = endpoints.postgres;
+
+/** The pipeline database's URL for the local stack (development credentials). */
+export const localDatabaseUrl = `postgres://${pipeline.user}:${pipeline.password}@${endpoints.postgres.host}:${endpoints.postgres.port}/${pipeline.database}`;
+
+/** Applies the versioned SQL migrations in migrations/postgres (node-pg-migrate), in one transaction. */
+export async function migrate(databaseUrl: string, report: (line: string) => void): Promise<void> {
+  const applied = await runner({
+    databaseUrl,
+    dir: path.join(repoRoot, 'migrations/postgres'),
+    direction: 'up',
+    migrationsTable: 'pgmigrations',
+    singleTransaction: true,
+    log: () => undefined,
+  });
+  report(
+    applied.length === 0
+      ? 'migrations: up to date'
+      : `migrations: applied ${applied.map((m) => m.name).join(', ')}`,
+  );
+}
+
+/** The offline API key, created on first use. */
+export async function localApiKey(): Promise<string> {
+  if (existsSync(apiKeyFile)) return (await readFile(apiKeyFile, 'utf8')).trim();
+  await mkdir(path.dirname(apiKeyFile), { recursive: true });
+  const key = randomBytes(24).toString('base64url');
+  await writeFile(apiKeyFile, `${key}\n`, { mode: 0o600 });
+  return key;
+}
+
+/**
+ * Makes the local stack ready for the functions, idempotently: migrations applied, the raw bucket
+ * and the database secret present in the AWS emulator (which forgets them on restart), and the
+ * offline API key made. Runs after every `stack up`.
+ */
+export async function bootstrapLocalPipeline(
+  report: (line: string) => void = () => undefined,
+): Promise<void> {
+  await migrate(localDatabaseUrl, report);
+  const aws = {
+    endpoint: endpoints.aws.endpoint,
+    region: endpoints.aws.region,
+    credentials: endpoints.aws.credentials,
+  };
+  const s3 = new S3Client({ ...aws, forcePathStyle: true });
+  const secrets = new SecretsManagerClient(aws);
+  try {
+    try {
+      await s3.send(new HeadBucketCommand({ Bucket: localResources.rawBucket }));
+    } catch {
+      await s3.send(new CreateBucketCommand({ Bucket: localResources.rawBucket }));
+      report(`created bucket ${localResources.rawBucket}`);
+    }
+    const secret = JSON.stringify({
+      host: endpoints.postgres.host,
+      port: endpoints.postgres.port,
+      username: pipeline.user,
+      password: pipeline.password,
+      dbname: pipeline.database,
+    });
+    try {
+      await secrets.send(
+        new PutSecretValueCommand({ SecretId: localResources.dbSecretId, SecretString: secret }),
+      );
+    } catch (error) {
+      if (!(error instanceof ResourceNotFoundException)) throw error;
+      await secrets.send(new CreateSecretCommand({ Name: localResources.dbSecretId, SecretString: secret }));
+      report(`created secret ${localResources.dbSecretId}`);
+    }
+  } finally {
+    s3.destroy();
+    secrets.destroy();
+  }
+  await localApiKey();
+}

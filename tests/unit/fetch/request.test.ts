@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { BadRequestError } from '../../../functions/shared/errors.js';
+import { parseBody } from '../../../functions/shared/http.js';
+import { FetchRequest } from '../../../functions/fetch/request.js';
+
+const parse = (body: string) => parseBody(FetchRequest, body);
+
+describe('the fetch request', () => {
+  it('takes a count, an optional seed and nationalities as a string or a list, any case', () => {
+    expect(parse('{"count": 10}')).toEqual({ count: 10 });
+    expect(parse('{"count": 10, "seed": "abc", "nat": "gb, fr"}')).toEqual({
+      count: 10,
+      seed: 'abc',
+      nat: ['GB', 'FR'],
+    });
+    expect(parse('{"count": 1, "nat": ["ir"]}')).toEqual({ count: 1, nat: ['IR'] });
+  });
+
+  it.each([
+    ['not json', /^the body must be a JSON object$/],
+    ['{"count": 0}', /count: count must be at least 1/],
+    ['{"count": -5}', /count: count must be at least 1/],
+    ['{"count": 2.5}', /count: count must be a whole number/],
+    ['{"count": "10"}', /count: Invalid input: expected number, received string/],
+    ['{}', /count: Invalid input: expected number, received undefined/],
+    ['{"count": 1, "nat": "GB,XX"}', /nat: unknown nationality XX; known: AU, BR/],
+    ['{"count": 1, "seed": "has space"}', /seed: seed must be 1 to 64 letters/],
+    ['{"count": 1, "pages": 3}', /Unrecognized key: "pages"/],
+  ])('refuses %s with a 400 that says what is wrong', (body, message) => {
+    expect(() => parse(body)).toThrow(BadRequestError);
+    expect(() => parse(body)).toThrow(message);
+  });
+});

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { splitResults } from '../../../functions/fetch/source.js';
+import { apiResponse, numericPostcodeUser } from '../../fixtures/randomuser.js';
+
+const SECRET_FIELDS = ['password', 'salt', 'md5', 'sha1', 'sha256'];
+
+describe('splitResults', () => {
+  it('accepts real users with every quirk: numeric and string postcodes, null ids, non-Latin names', () => {
+    const { users, rejected } = splitResults(apiResponse.results);
+    expect(rejected).toEqual([]);
+    expect(users.map((u) => u.index)).toEqual([0, 1, 2, 3]);
+    expect(users.map((u) => u.user.location.postcode)).toEqual([74103, 'BA1 5LR', 81465, 79000]);
+    expect(users[2]?.user.id).toEqual({ name: '', value: null });
+    expect(users[3]?.user.name.first).toBe('Оксана');
+  });
+
+  it('drops password, salt and every hash before anything else sees the user', () => {
+    const { users } = splitResults(apiResponse.results);
+    for (const { user } of users) {
+      expect(Object.keys(user.login).sort()).toEqual(['username', 'uuid']);
+      expect(JSON.stringify(user)).not.toMatch(new RegExp(SECRET_FIELDS.map((f) => `"${f}"`).join('|')));
+    }
+  });
+
+  it('reports an invalid user with its index and a reason that names fields, not values', () => {
+    const broken = { ...numericPostcodeUser, email: 7, dob: { date: 'yesterday', age: 3 } };
+    const { users, rejected } = splitResults([numericPostcodeUser, broken, 'not a user']);
+    expect(users.map((u) => u.index)).toEqual([0]);
+    expect(rejected).toHaveLength(2);
+    expect(rejected[0]?.index).toBe(1);
+    expect(rejected[0]?.reason).toMatch(/^email: .*; dob\.date: /);
+    expect(rejected[0]?.reason).not.toContain('yesterday');
+    expect(rejected[1]).toMatchObject({ index: 2, reason: expect.stringMatching(/^\(user\): /) as unknown });
+  });
+});

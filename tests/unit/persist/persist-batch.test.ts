@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { persistBatch, PersistRequest } from '../../../functions/persist/persist-batch.js';
+import type { UserRow } from '../../../functions/persist/normalize.js';
+import { BadRequestError, NotFoundError, UnprocessableError } from '../../../functions/shared/errors.js';
+import { parseBody } from '../../../functions/shared/http.js';
+import { INVALID_JSON } from '../../../functions/shared/raw-store.js';
+import { fixtureBatch } from '../../support/batches.js';
+
+const KEY = 'raw/date=2026-11-22/batch=0123456789abcdef0123456789abcdef.json';
+
+function deps(document: unknown) {
+  const writes: (readonly UserRow[])[] = [];
+  return {
+    writes,
+    store: { get: () => Promise.resolve(document) },
+    writeUsers: (rows: readonly UserRow[]) => {
+      writes.push(rows);
+      return Promise.resolve({ inserted: rows.length, updated: 0, unchanged: 0, queued: rows.length });
+    },
+  };
+}
+
+describe('persistBatch', () => {
+  it('writes the batch users and reports the counts', async () => {
+    const d = deps(fixtureBatch());
+    expect(await persistBatch({ key: KEY }, d)).toEqual({
+      key: KEY,
+      batchId: '0123456789abcdef0123456789abcdef',
+      users: 4,
+      inserted: 4,
+      updated: 0,
+      unchanged: 0,
+      queued: 4,
+    });
+    expect(d.writes[0]).toHaveLength(4);
+  });
+
+  it('answers not found for an unknown key', async () => {
+    await expect(persistBatch({ key: KEY }, deps(undefined))).rejects.toThrow(
+      new NotFoundError(`no batch at ${KEY}`),
+    );
+  });
+
+  it('refuses an object that is not JSON, or not a batch, and writes nothing', async () => {
+    const notJson = deps(INVALID_JSON);
+    await expect(persistBatch({ key: KEY }, notJson)).rejects.toThrow(UnprocessableError);
+    const notBatch = deps({ results: [] });
+    await expect(persistBatch({ key: KEY }, notBatch)).rejects.toThrow(/is not a raw batch \(format: /);
+    const withSecrets = fixtureBatch();
+    const leaked = deps({
+      ...withSecrets,
+      users: withSecrets.users.map((u) => ({
+        ...u,
+        user: { ...u.user, login: { ...u.user.login, password: 'x' } },
+      })),
+    });
+    await expect(persistBatch({ key: KEY }, leaked)).rejects.toThrow(
+      /users\.0\.user\.login: Unrecognized key: "password"/,
+    );
+    expect([...notJson.writes, ...notBatch.writes, ...leaked.writes]).toEqual([]);
+  });
+
+  it('takes only raw-zone keys', () => {
+    expect(() => parseBody(PersistRequest, '{"key": "../etc/passwd"}')).toThrow(BadRequestError);
+    expect(() => parseBody(PersistRequest, `{"key": "${KEY}", "force": true}`)).toThrow(
+      /Unrecognized key: "force"/,
+    );
+  });
+});

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../infra/stack/lib/paths.js';
-import { up } from '../../infra/stack/stack.js';
+import { upAndBootstrap } from '../support/stack-global-setup.js';
 import { roundTripThroughAws } from '../support/aws-round-trip.js';
 
 /** Runs the stack command as a user would, with extra environment. */
@@ -19,7 +19,7 @@ describe('the moto fallback, for machines without Python 3.13', () => {
     // Back to the default emulator for the tests that follow.
     const stopped = stack(['down', 'aws']);
     if (stopped.status !== 0) throw new Error(`stack down aws failed: ${stopped.stderr}`);
-    await up(['aws']);
+    await upAndBootstrap(['aws']);
   });
 
   it('serves S3, SQS, SSM and Secrets Manager on the same port, and status says which runs and why', async () => {

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { isAlive, sleep } from '../../infra/stack/lib/process.js';
 import { services } from '../../infra/stack/services/index.js';
-import { status, up } from '../../infra/stack/stack.js';
+import { status } from '../../infra/stack/stack.js';
+import { upAndBootstrap } from '../support/stack-global-setup.js';
 import { cassandraClient, kafkaClient, pipelineDb, unique } from '../support/clients.js';
 
 /** kill -9 the service's process, wait until it is gone, and check the stack sees it down. */
@@ -27,7 +28,7 @@ describe('after a kill -9, stack up brings the service back with its data', () =
     await before.end();
 
     await killHard('postgres');
-    await up();
+    await upAndBootstrap();
 
     const after = pipelineDb();
     await after.connect();
@@ -51,7 +52,7 @@ describe('after a kill -9, stack up brings the service back with its data', () =
     await producer.disconnect();
 
     await killHard('kafka');
-    await up();
+    await upAndBootstrap();
 
     const recovered = kafkaClient('crash-after').admin();
     await recovered.connect();
@@ -75,7 +76,7 @@ describe('after a kill -9, stack up brings the service back with its data', () =
     await before.shutdown();
 
     await killHard('cassandra');
-    await up();
+    await upAndBootstrap();
 
     const after = cassandraClient();
     await after.connect();

@@ -10,6 +10,7 @@ import { processesMentioning } from '../../infra/stack/lib/process.js';
 import { services } from '../../infra/stack/services/index.js';
 import { down, status, up } from '../../infra/stack/stack.js';
 import { unique } from '../support/clients.js';
+import { upAndBootstrap } from '../support/stack-global-setup.js';
 
 const pidsByService = async (): Promise<Record<string, number | undefined>> =>
   Object.fromEntries((await status()).map((s) => [s.name, s.pid]));
@@ -74,7 +75,7 @@ describe('stack lifecycle', () => {
     } finally {
       await new Promise((resolve) => squatter.close(resolve));
     }
-    await up(['aws']);
+    await upAndBootstrap(['aws']);
     expect((await status()).find((s) => s.name === 'aws')?.healthy).toBe(true);
   });
 
@@ -85,7 +86,7 @@ describe('stack lifecycle', () => {
       expect(await isPortOpen(port), `port ${port}`).toBe(false);
     expect((await status()).map((s) => s.pid)).toEqual(services.map(() => undefined));
 
-    await up();
+    await upAndBootstrap();
     expect((await status()).every((s) => s.healthy)).toBe(true);
   });
 });

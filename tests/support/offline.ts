@@ -3,6 +3,7 @@ import path from 'node:path';
 import { repoRoot } from '../../infra/stack/lib/paths.js';
 import { stopProcess } from '../../infra/stack/lib/process.js';
 import { waitUntil } from '../../infra/stack/lib/wait.js';
+import { offlineEnvironment } from '../../scripts/offline.js';
 
 /** A running `sls offline` (what `npm run offline` starts), with its base URL and its output so far. */
 export interface Offline {
@@ -25,6 +26,7 @@ export async function startOffline(ports = { http: 3000, lambda: 3002 }, stage =
       detached: true,
       env: {
         ...process.env,
+        ...(await offlineEnvironment()),
         OFFLINE_HTTP_PORT: String(ports.http),
         OFFLINE_LAMBDA_PORT: String(ports.lambda),
       },

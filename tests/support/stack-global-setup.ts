@@ -16,3 +16,12 @@ export default async function setup(): Promise<() => Promise<void>> {
     if (!wasUp) await down([], report);
   };
 }
+
+/**
+ * `up` then the pipeline bootstrap, as `npm run stack -- up` does: tests that restart a service use
+ * it, because the AWS emulator forgets the bucket and the secret when it restarts.
+ */
+export async function upAndBootstrap(names: readonly string[] = []): Promise<void> {
+  await up(names);
+  await bootstrapLocalPipeline();
+}

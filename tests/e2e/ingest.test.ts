@@ -1,0 +1,98 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localApiKey } from '../../infra/local/bootstrap.js';
+import { localResources } from '../../infra/local/resources.js';
+import { s3RawStore } from '../../functions/shared/raw-store.js';
+import { awsClients, unique } from '../support/clients.js';
+import { countsForSeed, pipelinePool } from '../support/pipeline-db.js';
+import { startOffline, type Offline } from '../support/offline.js';
+
+/** Ingest over HTTP through `sls offline`: fetch and persist, as Airflow will call them. */
+describe('fetch and persist over HTTP', () => {
+  let offline: Offline;
+  let apiKey: string;
+  const pool = pipelinePool();
+  const { s3 } = awsClients();
+
+  const call = async (path: string, body: string, key = apiKey) => {
+    const response = await fetch(`${offline.baseUrl}/${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(key === '' ? {} : { 'x-api-key': key }) },
+      body,
+    });
+    return {
+      status: response.status,
+      body: (await response.json().catch(() => ({}))) as Record<string, unknown>,
+    };
+  };
+
+  beforeAll(async () => {
+    apiKey = await localApiKey();
+    offline = await startOffline({ http: 3010, lambda: 3012 });
+  });
+
+  afterAll(async () => {
+    await offline.stop();
+    await pool.end();
+    s3.destroy();
+  });
+
+  it('fetches 20,000 users, persists them, and a replay of the same calls changes no count', async () => {
+    const seed = unique('e2e');
+    const fetched = await call('fetch', JSON.stringify({ count: 20_000, seed }));
+    expect(fetched.status).toBe(200);
+    expect(fetched.body).toMatchObject({ count: 20_000, requested: 20_000, seed, rejected: [] });
+    const key = String(fetched.body['key']);
+
+    const persisted = await call('persist', JSON.stringify({ key }));
+    expect(persisted.status).toBe(200);
+    expect(persisted.body).toMatchObject({ users: 20_000, inserted: 20_000, updated: 0, queued: 20_000 });
+    expect(await countsForSeed(pool, seed)).toEqual({ users: 20_000, outbox: 20_000, maxVersion: 1 });
+
+    // No secret field in the raw zone, and none in PostgreSQL.
+    const raw = JSON.stringify(await s3RawStore(s3, localResources.rawBucket).get(key));
+    expect(raw).not.toMatch(/"(password|salt|md5|sha1|sha256)"/);
+    const { rows } = await pool.query<{ column_name: string }>(
+      "SELECT column_name FROM information_schema.columns WHERE table_name IN ('users', 'outbox')",
+    );
+    expect(rows.map((r) => r.column_name).filter((c) => /password|salt|md5|sha1|sha256/.test(c))).toEqual([]);
+
+    // The same calls again: the same batch, and no count moves.
+    const refetched = await call('fetch', JSON.stringify({ count: 20_000, seed }));
+    expect(refetched.body['key']).toBe(key);
+    const repersisted = await call('persist', JSON.stringify({ key }));
+    expect(repersisted.body).toMatchObject({ inserted: 0, updated: 0, unchanged: 20_000, queued: 0 });
+    expect(await countsForSeed(pool, seed)).toEqual({ users: 20_000, outbox: 20_000, maxVersion: 1 });
+  });
+
+  it('refuses a call without the API key, or with a wrong one', async () => {
+    expect((await call('fetch', '{"count": 1}', '')).status).toBe(403);
+    expect((await call('persist', '{"key": "raw/x.json"}', 'not-the-key')).status).toBe(403);
+  });
+
+  it.each([
+    ['fetch', '{"count": ', 400, /^the body must be a JSON object$/],
+    ['fetch', '{"count": 10, "pages": 2}', 400, /Unrecognized key: "pages"/],
+    ['fetch', '{"count": 0}', 400, /count must be at least 1/],
+    ['fetch', '{"count": -4}', 400, /count must be at least 1/],
+    ['fetch', '{"count": 1.5}', 400, /count must be a whole number/],
+    ['fetch', '{"count": 100001}', 400, /count must be at most 100000/],
+    ['fetch', '{"count": 5, "nat": "GB,XX"}', 400, /unknown nationality XX/],
+    ['persist', '{"key": "elsewhere/batch.json"}', 400, /key must be a raw-zone key/],
+    ['persist', '{"key": "raw/date=2000-01-01/batch=none.json"}', 404, /no batch at raw\/date=2000-01-01/],
+  ])('%s %s answers %s with a message that says what is wrong', async (path, body, status, message) => {
+    const response = await call(path, body);
+    expect(response.status).toBe(status);
+    expect(response.body['message']).toMatch(message);
+  });
+
+  it('answers 422 for a raw object that is not a batch', async () => {
+    const key = `raw/${unique('garbage')}.json`;
+    await s3.send(
+      new PutObjectCommand({ Bucket: localResources.rawBucket, Key: key, Body: '{"hello": "world"}' }),
+    );
+    const response = await call('persist', JSON.stringify({ key }));
+    expect(response.status).toBe(422);
+    expect(response.body['message']).toMatch(/is not a raw batch/);
+  });
+});

@@ -1,0 +1,67 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { localResources } from '../../infra/local/resources.js';
+import { endpoints } from '../../infra/stack/endpoints.js';
+import { unique } from '../support/clients.js';
+import { countsForSeed, pipelinePool } from '../support/pipeline-db.js';
+
+type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+const context = {
+  awsRequestId: 'itest',
+  functionName: 'itest',
+  getRemainingTimeInMillis: () => 29_000,
+} as unknown as Context;
+const post = (body: string): APIGatewayProxyEvent =>
+  ({
+    httpMethod: 'POST',
+    headers: { 'x-correlation-id': 'itest-correlation' },
+    body,
+    requestContext: { requestId: 'itest-request' },
+  }) as unknown as APIGatewayProxyEvent;
+
+/** The fetch and persist handlers in-process, configured as serverless.yml configures the local stage. */
+describe('the fetch and persist handlers, in-process against the local stack', () => {
+  let fetchHandler: Handler;
+  let persistHandler: Handler;
+  const pool = pipelinePool();
+
+  beforeAll(async () => {
+    vi.stubEnv('STAGE', 'local');
+    vi.stubEnv('AWS_ENDPOINT_URL', endpoints.aws.endpoint);
+    vi.stubEnv('AWS_REGION', endpoints.aws.region);
+    vi.stubEnv('AWS_ACCESS_KEY_ID', endpoints.aws.credentials.accessKeyId);
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', endpoints.aws.credentials.secretAccessKey);
+    vi.stubEnv('RAW_BUCKET', localResources.rawBucket);
+    vi.stubEnv('DB_SECRET_ID', localResources.dbSecretId);
+    vi.stubEnv('RANDOMUSER_BASE_URL', endpoints.randomuser.url);
+    vi.stubEnv('FETCH_RATE_LIMIT_USERS', '100000000');
+    fetchHandler = (await import('../../functions/fetch/handler.js')).handler;
+    persistHandler = (await import('../../functions/persist/handler.js')).handler;
+  });
+
+  afterAll(async () => {
+    vi.unstubAllEnvs();
+    await pool.end();
+  });
+
+  it('fetches into S3 and persists into PostgreSQL, reading the database secret from Secrets Manager', async () => {
+    const seed = unique('handlers');
+    const fetched = await fetchHandler(post(JSON.stringify({ count: 7000, seed, nat: 'ua,rs' })), context);
+    expect(fetched.statusCode).toBe(200);
+    const { key, count } = JSON.parse(fetched.body) as { key: string; count: number };
+    expect(count).toBe(7000);
+
+    const persisted = await persistHandler(post(JSON.stringify({ key })), context);
+    expect(persisted.statusCode).toBe(200);
+    expect(JSON.parse(persisted.body)).toMatchObject({ users: 7000, inserted: 7000, queued: 7000 });
+    expect(await countsForSeed(pool, seed)).toEqual({ users: 7000, outbox: 7000, maxVersion: 1 });
+  });
+
+  it('answers each bad input with its status', async () => {
+    expect((await fetchHandler(post('{"count": 0}'), context)).statusCode).toBe(400);
+    expect((await fetchHandler(post('{"count": 100001}'), context)).statusCode).toBe(400);
+    expect((await persistHandler(post('{"key": "raw/none.json"}'), context)).statusCode).toBe(404);
+    expect((await persistHandler(post('{"key": "elsewhere/x.json"}'), context)).statusCode).toBe(400);
+  });
+});

@@ -106,9 +106,9 @@ export function normalizeBatch(batch: RawBatch): UserRow[] {
       content_hash: '',
       batch_id: batch.batchId,
     };
-    const hash = createHash('sha256');
-    for (const column of CONTENT_COLUMNS) hash.update(`${String(row[column])}\u0000`);
-    row.content_hash = hash.digest('hex');
+    row.content_hash = createHash('sha256')
+      .update(CONTENT_COLUMNS.map((column) => String(row[column])).join('\u0000'))
+      .digest('hex');
     return row;
   });
 }

@@ -13,6 +13,7 @@ const USAGE = `usage: npm run stack -- <command> [service ...]
   down [service ...]     stop (all by default; then no process of ours is left)
   status [--json]        port, pid, health, resident memory of each service
   logs [service] [-f]    the last lines of each log (-n N lines), or follow them with -f
+  bootstrap              apply migrations, create the raw bucket, DB secret and API key (up does it)
   reset [service ...]    stop and wipe the data of the services (all by default; downloads are kept)
 
 Everything lives under ${stackHome}.`;
@@ -97,6 +98,9 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'logs':
       await showLogs(names, values.follow, Number(values.lines));
+      return 0;
+    case 'bootstrap':
+      await bootstrapLocalPipeline(report);
       return 0;
     case 'reset':
       await reset(names, report);

@@ -5,6 +5,7 @@ import { localResources } from '../../infra/local/resources.js';
 import { s3RawStore } from '../../functions/shared/raw-store.js';
 import { awsClients, unique } from '../support/clients.js';
 import { countsForSeed, pipelinePool } from '../support/pipeline-db.js';
+import { clearFaults, injectFault } from '../support/randomuser-faults.js';
 import { startOffline, type Offline } from '../support/offline.js';
 
 /** Ingest over HTTP through `sls offline`: fetch and persist, as Airflow will call them. */
@@ -84,6 +85,17 @@ describe('fetch and persist over HTTP', () => {
     const response = await call(path, body);
     expect(response.status).toBe(status);
     expect(response.body['message']).toMatch(message);
+  });
+
+  it('answers 502 with the upstream status when the source keeps failing', async () => {
+    await injectFault('503', 10);
+    try {
+      const response = await call('fetch', JSON.stringify({ count: 10, seed: unique('down') }));
+      expect(response.status).toBe(502);
+      expect(response.body).toMatchObject({ error: 'upstream', upstreamStatus: 503 });
+    } finally {
+      await clearFaults();
+    }
   });
 
   it('answers 422 for a raw object that is not a batch', async () => {

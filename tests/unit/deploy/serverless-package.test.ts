@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { endpoints } from '../../../infra/stack/endpoints.js';
 import { repoRoot } from '../../../infra/stack/lib/paths.js';
 
 const Template = z.object({
@@ -17,8 +18,17 @@ type Template = z.infer<typeof Template>;
 const resourcesOf = (template: Template, type: string) =>
   Object.entries(template.Resources).filter(([, r]) => r.Type === type);
 
+/** The CloudFormation that `sls package --stage local` makes from the real serverless.yml. */
 describe('serverless.yml', () => {
   let template: Template;
+  const lambda = (name: string) =>
+    resourcesOf(template, 'AWS::Lambda::Function').find(([, r]) => r.Properties['FunctionName'] === name)?.[1]
+      .Properties;
+  const policyOf = (name: string): string => {
+    const role = lambda(name)?.['Role'] as { 'Fn::GetAtt': [string, string] } | undefined;
+    const logicalId = role?.['Fn::GetAtt'][0] ?? '';
+    return JSON.stringify(template.Resources[logicalId]?.Properties['Policies']);
+  };
 
   beforeAll(() => {
     const out = mkdtempSync(path.join(os.tmpdir(), 'sls-package-'));
@@ -28,6 +38,7 @@ describe('serverless.yml', () => {
       {
         cwd: repoRoot,
         encoding: 'utf8',
+        env: { ...process.env, PIPELINE_API_KEY: 'test-key' },
       },
     );
     if (result.status !== 0) throw new Error(`sls package failed:\n${result.stdout}${result.stderr}`);
@@ -36,21 +47,53 @@ describe('serverless.yml', () => {
     );
   });
 
-  it('packages the health function on the Node.js 22 runtime', () => {
-    const functions = resourcesOf(template, 'AWS::Lambda::Function').map(([, r]) => r.Properties);
-    expect(functions).toContainEqual(
-      expect.objectContaining({
-        FunctionName: 'user-pipeline-local-health',
+  it('packages health, fetch and persist on the Node.js 22 runtime', () => {
+    for (const name of ['health', 'fetch', 'persist']) {
+      expect(lambda(`user-pipeline-local-${name}`), name).toMatchObject({
         Runtime: 'nodejs22.x',
-        Handler: 'functions/health/handler.handler',
-      }),
-    );
+        Handler: `functions/${name}/handler.handler`,
+      });
+    }
   });
 
-  it('routes GET /health to it', () => {
+  it('requires the API key on fetch and persist, and not on health', () => {
     const methods = resourcesOf(template, 'AWS::ApiGateway::Method').map(([, r]) => r.Properties);
-    expect(methods).toContainEqual(expect.objectContaining({ HttpMethod: 'GET', AuthorizationType: 'NONE' }));
+    expect(methods.filter((m) => m['HttpMethod'] === 'POST').map((m) => m['ApiKeyRequired'])).toEqual([
+      true,
+      true,
+    ]);
+    expect(methods.filter((m) => m['HttpMethod'] === 'GET').map((m) => m['ApiKeyRequired'] ?? false)).toEqual(
+      [false],
+    );
     const paths = resourcesOf(template, 'AWS::ApiGateway::Resource').map(([, r]) => r.Properties['PathPart']);
-    expect(paths).toContain('health');
+    expect(paths.sort()).toEqual(['fetch', 'health', 'persist']);
+  });
+
+  it('gives each function its own role: fetch may only write the raw zone, persist read it and the DB secret', () => {
+    expect(policyOf('user-pipeline-local-fetch')).toContain('s3:PutObject');
+    expect(policyOf('user-pipeline-local-fetch')).not.toMatch(/secretsmanager|s3:GetObject/);
+    expect(policyOf('user-pipeline-local-persist')).toContain('secretsmanager:GetSecretValue');
+    expect(policyOf('user-pipeline-local-persist')).toContain('s3:GetObject');
+    expect(policyOf('user-pipeline-local-persist')).not.toContain('s3:PutObject');
+  });
+
+  it('gives each function its own environment, with secret names and never secret values', () => {
+    const env = (name: string) =>
+      (lambda(`user-pipeline-local-${name}`)?.['Environment'] as { Variables: Record<string, unknown> })
+        .Variables;
+    expect(env('fetch')).toMatchObject({
+      RAW_BUCKET: 'user-pipeline-local-raw',
+      RANDOMUSER_BASE_URL: 'http://127.0.0.1:3100',
+    });
+    expect(env('fetch')).not.toHaveProperty('DB_SECRET_ID');
+    expect(env('persist')).toMatchObject({ DB_SECRET_ID: 'user-pipeline/local/postgres' });
+    const { superuser, pipeline, registry } = endpoints.postgres;
+    const secrets = [superuser.password, pipeline.password, registry.password, 'test-key'];
+    for (const name of ['health', 'fetch', 'persist']) {
+      expect(
+        Object.values(env(name)).filter((value) => secrets.includes(String(value))),
+        name,
+      ).toEqual([]);
+    }
   });
 });

@@ -4,8 +4,6 @@
  * randomuser source alone and PostgreSQL's raw COPY rate of the same rows, all measured in one run.
  * Prints a table of medians and writes .local/bench/ingest.json. Brings the stack up if it is down.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
@@ -20,20 +18,12 @@ import { s3RawStore } from '../functions/shared/raw-store.js';
 import { bootstrapLocalPipeline, localDatabaseUrl } from '../infra/local/bootstrap.js';
 import { localResources } from '../infra/local/resources.js';
 import { endpoints } from '../infra/stack/endpoints.js';
-import { stackHome } from '../infra/stack/lib/paths.js';
 import { down, status, up } from '../infra/stack/stack.js';
+import { median, say, writeResults } from './bench-lib.js';
 import { S3Client } from '@aws-sdk/client-s3';
 
 const USERS = Number(process.argv[2] ?? '100000');
 const RUNS = Number(process.argv[3] ?? '3');
-const say = (line: string): void => {
-  process.stdout.write(`${line}\n`);
-};
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-};
 const rate = (count: number, ms: number): number => Math.round(count / (ms / 1000));
 async function timed<T>(task: () => Promise<T>): Promise<{ ms: number; value: T }> {
   const started = performance.now();
@@ -160,14 +150,7 @@ async function main(): Promise<void> {
   const widths = table[0]?.map((_, i) => Math.max(...table.map((r) => (r[i] ?? '').length))) ?? [];
   say(`\n${USERS} users per run, ${RUNS} runs, medians:`);
   for (const row of table) say(row.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  '));
-  const dir = path.join(stackHome, 'bench');
-  mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, 'ingest.json');
-  writeFileSync(
-    file,
-    `${JSON.stringify({ when: new Date().toISOString(), users: USERS, runs: results, medians: m }, null, 2)}\n`,
-  );
-  say(`written to ${file}`);
+  writeResults('ingest', { when: new Date().toISOString(), users: USERS, runs: results, medians: m });
   if (!wasUp) await down();
 }
 

@@ -3,21 +3,11 @@
  * provisioned machine, a few times, and measures each service's memory once healthy and idle.
  * Prints the figures and writes them to .local/bench/stack.json. Leaves the stack as it found it.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { stackHome } from '../infra/stack/lib/paths.js';
 import { sleep } from '../infra/stack/lib/process.js';
 import { down, status, up } from '../infra/stack/stack.js';
+import { median, say, writeResults } from './bench-lib.js';
 
 const runs = Number(process.argv[2] ?? '3');
-const say = (line: string): void => {
-  process.stdout.write(`${line}\n`);
-};
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-};
 const mb = (bytes: number): number => Math.round(bytes / 1024 / 1024);
 
 async function main(): Promise<void> {
@@ -45,10 +35,7 @@ async function main(): Promise<void> {
   say(`\nstack up, median of ${runs}: ${result.upSecondsMedian.toFixed(1)} s`);
   for (const row of rows) say(`  ${row.name.padEnd(10)} ${String(mb(row.memoryBytes)).padStart(5)} MB`);
   say(`  ${'total'.padEnd(10)} ${String(totalMb).padStart(5)} MB (PSS, idle after start-up)`);
-  const dir = path.join(stackHome, 'bench');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'stack.json'), `${JSON.stringify(result, null, 2)}\n`);
-  say(`written to ${path.join(dir, 'stack.json')}`);
+  writeResults('stack', result);
   if (!wasUp) await down();
 }
 

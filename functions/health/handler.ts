@@ -1,10 +1,7 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-
-/** Created once per container, as every client is: see the lifecycle notes in README.md. */
-const logger = new Logger({ serviceName: 'user-pipeline' });
+import { logger } from '../shared/logger.js';
 
 /** What GET /health answers: the service is up and which build answers. */
 export function healthReport(now: Date): { status: 'ok'; service: string; time: string } {

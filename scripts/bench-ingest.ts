@@ -110,7 +110,8 @@ async function main(): Promise<void> {
           limiter: { acquire: () => Promise.resolve() },
           now: () => new Date(),
           newSeed: () => 'unused',
-          limits: { maxCount: USERS, pageSize: 5000, concurrency: 2 },
+          // As the local stage runs fetch (serverless.yml params.local.fetchConcurrency).
+          limits: { maxCount: USERS, pageSize: 5000, concurrency: 4 },
           sourceUrl: endpoints.randomuser.url,
         },
       ),

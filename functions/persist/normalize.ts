@@ -64,12 +64,18 @@ const CONTENT_COLUMNS = USER_COLUMNS.filter(
     ].includes(c),
 );
 
-/**
- * Turns a batch's users into typed rows: every address part in its own column, dates as ISO
- * timestamps, postcode as text (it is a number for some nationalities and a string for others).
- */
+/** All of a batch's rows at once (see normalizedRows). */
 export function normalizeBatch(batch: RawBatch): UserRow[] {
-  return batch.users.map(({ page, index, user }) => {
+  return [...normalizedRows(batch)];
+}
+
+/**
+ * Turns a batch's users into typed rows, one at a time: every address part in its own column, dates
+ * as ISO timestamps, postcode as text (a number for some nationalities, a string for others).
+ * Lazily, so that persist normalises on one core while PostgreSQL ingests the COPY on the other.
+ */
+export function* normalizedRows(batch: RawBatch): Generator<UserRow> {
+  for (const { page, index, user } of batch.users) {
     const row: Omit<UserRow, 'content_hash'> & { content_hash: string } = {
       user_key: userKey({ seed: batch.seed, nats: batch.nats, page, index }),
       source_seed: batch.seed,
@@ -109,6 +115,6 @@ export function normalizeBatch(batch: RawBatch): UserRow[] {
     row.content_hash = createHash('sha256')
       .update(CONTENT_COLUMNS.map((column) => String(row[column])).join('\u0000'))
       .digest('hex');
-    return row;
-  });
+    yield row;
+  }
 }

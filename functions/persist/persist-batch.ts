@@ -3,7 +3,7 @@ import { RawBatch } from '../shared/batch.js';
 import { NotFoundError, UnprocessableError } from '../shared/errors.js';
 import { logger } from '../shared/logger.js';
 import { INVALID_JSON, type RawStore } from '../shared/raw-store.js';
-import { normalizeBatch, type UserRow } from './normalize.js';
+import { normalizedRows, type UserRow } from './normalize.js';
 import type { PersistCounts } from './user-store.js';
 
 /** POST /persist body: the raw-zone key fetch returned. */
@@ -16,7 +16,7 @@ export type PersistRequest = z.infer<typeof PersistRequest>;
 
 export interface PersistBatchDeps {
   readonly store: Pick<RawStore, 'get'>;
-  readonly writeUsers: (rows: readonly UserRow[]) => Promise<PersistCounts>;
+  readonly writeUsers: (rows: Iterable<UserRow>) => Promise<PersistCounts>;
 }
 
 export interface PersistBatchResult extends PersistCounts {
@@ -45,13 +45,13 @@ export async function persistBatch(
       .join('; ');
     throw new UnprocessableError(`${request.key} is not a raw batch (${where})`);
   }
-  const rows = normalizeBatch(parsed.data);
-  const counts = await deps.writeUsers(rows);
+  const users = parsed.data.users.length;
+  const counts = await deps.writeUsers(normalizedRows(parsed.data));
   logger.info('batch persisted', {
     key: request.key,
     batchId: parsed.data.batchId,
-    users: rows.length,
+    users,
     ...counts,
   });
-  return { key: request.key, batchId: parsed.data.batchId, users: rows.length, ...counts };
+  return { key: request.key, batchId: parsed.data.batchId, users, ...counts };
 }

@@ -23,8 +23,9 @@ function copyField(value: string | number | null): string {
   );
 }
 
-function* copyLines(rows: readonly UserRow[]): Generator<string> {
+function* copyLines(rows: Iterable<UserRow>, counter: { rows: number }): Generator<string> {
   for (const row of rows) {
+    counter.rows++;
     yield `${USER_COLUMNS.map((c) => (c === 'content_hash' ? `\\\\x${row[c]}` : copyField(row[c]))).join('\t')}\n`;
   }
 }
@@ -42,7 +43,7 @@ const updates = USER_COLUMNS.filter((c) => c !== 'user_key')
  */
 export async function writeUsers(
   pool: Pick<pg.Pool, 'connect'>,
-  rows: readonly UserRow[],
+  rows: Iterable<UserRow>,
 ): Promise<PersistCounts> {
   let client: pg.PoolClient;
   try {
@@ -55,8 +56,9 @@ export async function writeUsers(
     await client.query(
       `CREATE TEMP TABLE staging_users ON COMMIT DROP AS SELECT ${columns} FROM users WITH NO DATA`,
     );
+    const counter = { rows: 0 };
     await pipeline(
-      Readable.from(copyLines(rows)),
+      Readable.from(copyLines(rows, counter)),
       client.query(copyFrom(`COPY staging_users (${columns}) FROM STDIN`)),
     );
     const {
@@ -80,7 +82,7 @@ export async function writeUsers(
     await client.query('COMMIT');
     const inserted = counts?.inserted ?? 0;
     const updated = counts?.updated ?? 0;
-    return { inserted, updated, unchanged: rows.length - inserted - updated, queued: counts?.queued ?? 0 };
+    return { inserted, updated, unchanged: counter.rows - inserted - updated, queued: counts?.queued ?? 0 };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw new TransientError('the database write failed and was rolled back', { cause: error });

@@ -13,9 +13,10 @@ function deps(document: unknown) {
   return {
     writes,
     store: { get: () => Promise.resolve(document) },
-    writeUsers: (rows: readonly UserRow[]) => {
-      writes.push(rows);
-      return Promise.resolve({ inserted: rows.length, updated: 0, unchanged: 0, queued: rows.length });
+    writeUsers: (rows: Iterable<UserRow>) => {
+      const all = [...rows];
+      writes.push(all);
+      return Promise.resolve({ inserted: all.length, updated: 0, unchanged: 0, queued: all.length });
     },
   };
 }

@@ -59,7 +59,11 @@ export async function fetchBatch(request: FetchRequest, deps: FetchBatchDeps): P
         return { page, ...(await deps.fetchPage({ seed, nats, page, results })) };
       }),
     ),
-  );
+  ).catch((error: unknown) => {
+    // The batch is lost: pages not yet started must not spend the upstream's patience or our rate limit.
+    limit.clearQueue();
+    throw error;
+  });
   const batchId = createHash('sha256')
     .update(`${seed}|${nats.join(',')}|${request.count}|${pageSize}`)
     .digest('hex')

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import { TransientError } from '../shared/errors.js';
+import { TransientError, UnprocessableError } from '../shared/errors.js';
 import { USER_COLUMNS, type UserRow } from './normalize.js';
 
 /** What one persist call did to the users table and the outbox. */
@@ -85,6 +85,17 @@ export async function writeUsers(
     return { inserted, updated, unchanged: counter.rows - inserted - updated, queued: counts?.queued ?? 0 };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
+    const code = (error as { code?: unknown }).code;
+    // Data exceptions (22) and integrity violations (23): the batch itself is at fault, and a retry
+    // would fail the same way. Anything else (connection, serialization, disk) may pass later.
+    if (typeof code === 'string' && /^2[23]/.test(code)) {
+      throw new UnprocessableError(
+        `the batch holds a value PostgreSQL refuses (SQLSTATE ${code}); nothing was written`,
+        {
+          cause: error,
+        },
+      );
+    }
     throw new TransientError('the database write failed and was rolled back', { cause: error });
   } finally {
     client.release();

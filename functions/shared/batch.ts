@@ -17,7 +17,12 @@ export const RawBatch = z.object({
   pageSize: z.number().int().min(1).max(5000),
   source: z.string(),
   fetchedAt: z.iso.datetime(),
-  users: z.array(z.object({ page: z.number().int().min(1), index: z.number().int().min(0), user: SafeUser })),
+  users: z
+    .array(z.object({ page: z.number().int().min(1), index: z.number().int().min(0), user: SafeUser }))
+    .refine(
+      (users) => new Set(users.map((u) => `${u.page}/${u.index}`)).size === users.length,
+      'each (page, index) must appear once: it is the user identity',
+    ),
   rejected: z.array(z.object({ page: z.number().int(), index: z.number().int(), reason: z.string() })),
 });
 export type RawBatch = z.infer<typeof RawBatch>;

@@ -27,7 +27,11 @@ export const FetchSettings = Common.extend({
   FETCH_TIMEOUT_MS: int(100, 120_000).default(15_000),
   /** Attempts per page, the first included, before the upstream counts as failing. */
   FETCH_MAX_ATTEMPTS: int(1, 20).default(5),
-});
+}).refine(
+  // The API serves pages 1 to 10,000 and answers page 1 for any other: more would repeat users.
+  (s) => Math.ceil(s.FETCH_MAX_COUNT / s.FETCH_PAGE_SIZE) <= 10_000,
+  { message: 'FETCH_MAX_COUNT / FETCH_PAGE_SIZE must not exceed 10,000 pages', path: ['FETCH_MAX_COUNT'] },
+);
 export type FetchSettings = z.infer<typeof FetchSettings>;
 
 /** persist: the raw zone it reads and the database it writes, whose credentials live in Secrets Manager. */
@@ -36,7 +40,8 @@ export const PersistSettings = Common.extend({
   /** The Secrets Manager secret holding {host, port, username, password, dbname} (RDS's format). */
   DB_SECRET_ID: z.string().min(1),
   DB_POOL_MAX: int(1, 50).default(2),
-  DB_SSL: z.enum(['true', 'false']).default('false'),
+  /** TLS to the database: on everywhere but the local stage (serverless.yml params). */
+  DB_SSL: z.enum(['true', 'false']).default('true'),
 });
 export type PersistSettings = z.infer<typeof PersistSettings>;
 

@@ -3,7 +3,8 @@ import pg from 'pg';
 import { z } from 'zod';
 import { secretsClient } from './aws.js';
 import type { PersistSettings } from './config.js';
-import { TransientError } from './errors.js';
+import { ConfigError, TransientError } from './errors.js';
+import { logger } from './logger.js';
 
 /** The database secret, in the shape RDS writes to Secrets Manager. */
 export const DbSecret = z.object({
@@ -15,16 +16,30 @@ export const DbSecret = z.object({
 });
 export type DbSecret = z.infer<typeof DbSecret>;
 
-/** Reads and validates the database secret. */
+/** Reads and validates the database secret; no error it raises quotes the secret. */
 export async function readDbSecret(settings: PersistSettings): Promise<DbSecret> {
+  let text: string | undefined;
   try {
-    const { SecretString } = await secretsClient(settings).send(
+    const response = await secretsClient(settings).send(
       new GetSecretValueCommand({ SecretId: settings.DB_SECRET_ID }),
     );
-    return DbSecret.parse(JSON.parse(SecretString ?? ''));
+    text = response.SecretString;
   } catch (error) {
     throw new TransientError(`could not read the database secret ${settings.DB_SECRET_ID}`, { cause: error });
   }
+  // Parsed apart, with no cause attached: a JSON parse error would quote the secret's first characters.
+  let value: unknown;
+  try {
+    value = JSON.parse(text ?? '');
+  } catch {
+    throw new ConfigError(`the database secret ${settings.DB_SECRET_ID} is not JSON`);
+  }
+  const parsed = DbSecret.safeParse(value);
+  if (!parsed.success) {
+    const fields = parsed.error.issues.map((i) => i.path.join('.')).join(', ');
+    throw new ConfigError(`the database secret ${settings.DB_SECRET_ID} lacks or mistypes: ${fields}`);
+  }
+  return parsed.data;
 }
 
 let pool: Promise<pg.Pool> | undefined;
@@ -35,20 +50,25 @@ let pool: Promise<pg.Pool> | undefined;
  * cached, so the next invocation tries again.
  */
 export function dbPool(settings: PersistSettings): Promise<pg.Pool> {
-  pool ??= readDbSecret(settings).then(
-    (secret) =>
-      new pg.Pool({
-        host: secret.host,
-        port: secret.port,
-        user: secret.username,
-        password: secret.password,
-        database: secret.dbname,
-        max: settings.DB_POOL_MAX,
-        ssl: settings.DB_SSL === 'true' ? { rejectUnauthorized: true } : false,
-        connectionTimeoutMillis: 5000,
-        idleTimeoutMillis: 60_000,
-      }),
-  );
+  pool ??= readDbSecret(settings).then((secret) => {
+    const created = new pg.Pool({
+      host: secret.host,
+      port: secret.port,
+      user: secret.username,
+      password: secret.password,
+      database: secret.dbname,
+      max: settings.DB_POOL_MAX,
+      ssl: settings.DB_SSL === 'true' ? { rejectUnauthorized: true } : false,
+      connectionTimeoutMillis: 5000,
+      idleTimeoutMillis: 60_000,
+    });
+    // An idle connection that dies (a database restart, an idle timeout while the container was
+    // frozen) is reported here; with no listener it would crash the process. The pool replaces it.
+    created.on('error', (error: Error & { code?: string }) => {
+      logger.warn('an idle database connection was dropped', { code: error.code });
+    });
+    return created;
+  });
   pool.catch(() => {
     pool = undefined;
   });

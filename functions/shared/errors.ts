@@ -43,6 +43,29 @@ export class ConfigError extends PipelineError {
   readonly kind = 'config';
 }
 
+/**
+ * What may be logged of an error and its causes: our own message, and for each cause only its name
+ * and code. A cause's message can quote the data that failed (PostgreSQL quotes the offending value),
+ * and the data is personal.
+ */
+export function loggableError(error: unknown): {
+  message: string;
+  causes: { name: string; code?: string }[];
+} {
+  const causes: { name: string; code?: string }[] = [];
+  let cause = error instanceof Error ? error.cause : undefined;
+  for (let depth = 0; cause !== undefined && depth < 5; depth++) {
+    const code = (cause as { code?: unknown }).code;
+    causes.push({
+      name: cause instanceof Error ? cause.name : typeof cause,
+      ...(typeof code === 'string' ? { code } : {}),
+    });
+    cause = cause instanceof Error ? cause.cause : undefined;
+  }
+  const message = error instanceof PipelineError ? error.message : 'unexpected error';
+  return { message, causes };
+}
+
 /** What an error means for an HTTP caller: the status, and a body that never holds a stack. */
 export interface HttpOutcome {
   readonly statusCode: number;

@@ -2,7 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { z } from 'zod';
-import { BadRequestError, outcomeOf } from './errors.js';
+import { BadRequestError, loggableError, outcomeOf } from './errors.js';
 import { logger } from './logger.js';
 
 const json = (statusCode: number, body: unknown): APIGatewayProxyResult => ({
@@ -50,7 +50,7 @@ export function httpHandler<T extends z.ZodType, R>(
       } catch (error) {
         const outcome = outcomeOf(error);
         if (outcome.statusCode >= 500)
-          logger.error('request failed', { outcome: outcome.body, error: error as Error });
+          logger.error('request failed', { outcome: outcome.body, error: loggableError(error) });
         else logger.warn('request refused', { outcome: outcome.body });
         return json(outcome.statusCode, outcome.body);
       }

@@ -6,8 +6,20 @@ export const NATIONALITIES = [
   'IN', 'IR', 'MX', 'NL', 'NO', 'NZ', 'RS', 'TR', 'UA', 'US',
 ] as const; // prettier-ignore
 
-const isoDate = z.iso.datetime({ offset: true });
-const decimalString = z.string().regex(/^-?\d+(\.\d+)?$/, 'a decimal number as a string');
+/** Text PostgreSQL can store: no NUL character. */
+const text = (min = 0) =>
+  z
+    .string()
+    .min(min)
+    .refine((v) => !v.includes('\u0000'), 'text without NUL characters');
+/** An ISO timestamp PostgreSQL can store (year 1 or later). */
+const isoDate = z.iso.datetime({ offset: true }).refine((d) => !d.startsWith('0000'), 'a year of 1 or later');
+/** A coordinate as the API sends it: a decimal string, within the given bound. */
+const coordinate = (bound: number) =>
+  z
+    .string()
+    .regex(/^-?\d{1,3}(\.\d+)?$/, 'a decimal number as a string')
+    .refine((v) => Math.abs(Number(v)) <= bound, `between -${bound} and ${bound}`);
 
 /**
  * One user as the API sends it, quirks included: a postcode that is a number for most nationalities
@@ -15,31 +27,31 @@ const decimalString = z.string().regex(/^-?\d+(\.\d+)?$/, 'a decimal number as a
  */
 export const ApiUser = z.object({
   gender: z.enum(['male', 'female']),
-  name: z.object({ title: z.string(), first: z.string().min(1), last: z.string().min(1) }),
+  name: z.object({ title: text(), first: text(1), last: text(1) }),
   location: z.object({
-    street: z.object({ number: z.number().int(), name: z.string().min(1) }),
-    city: z.string().min(1),
-    state: z.string(),
-    country: z.string().min(1),
-    postcode: z.union([z.number().int(), z.string()]),
-    coordinates: z.object({ latitude: decimalString, longitude: decimalString }),
-    timezone: z.object({ offset: z.string().regex(/^[+-]?\d{1,2}:\d{2}$/), description: z.string() }),
+    street: z.object({ number: z.number().int().min(0).max(2_147_483_647), name: text(1) }),
+    city: text(1),
+    state: text(),
+    country: text(1),
+    postcode: z.union([z.number().int(), text()]),
+    coordinates: z.object({ latitude: coordinate(90), longitude: coordinate(180) }),
+    timezone: z.object({ offset: z.string().regex(/^[+-]?\d{1,2}:\d{2}$/), description: text() }),
   }),
-  email: z.string().min(3),
+  email: text().min(3),
   login: z.object({
     uuid: z.uuid({ version: 'v4' }),
-    username: z.string().min(1),
-    password: z.string(),
-    salt: z.string(),
-    md5: z.string(),
-    sha1: z.string(),
-    sha256: z.string(),
+    username: text(1),
+    password: text(),
+    salt: text(),
+    md5: text(),
+    sha1: text(),
+    sha256: text(),
   }),
   dob: z.object({ date: isoDate, age: z.number().int() }),
   registered: z.object({ date: isoDate, age: z.number().int() }),
-  phone: z.string(),
-  cell: z.string(),
-  id: z.object({ name: z.string(), value: z.string().nullable() }),
+  phone: text(),
+  cell: text(),
+  id: z.object({ name: text(), value: text().nullable() }),
   picture: z.object({ large: z.url(), medium: z.url(), thumbnail: z.url() }),
   nat: z.enum(NATIONALITIES),
 });

@@ -3,8 +3,8 @@ import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { PrerequisiteError, StartupError } from './lib/errors.js';
 import { isPortOpen, portOwner } from './lib/net.js';
-import { stackHome } from './lib/paths.js';
-import { processesMentioning, stopProcess, treeMemoryBytes } from './lib/process.js';
+import { servicesDir, stackHome } from './lib/paths.js';
+import { processesRunningIn, stopProcess, treeMemoryBytes } from './lib/process.js';
 import { waitUntil } from './lib/wait.js';
 import type { StackService } from './service.js';
 import { services } from './services/index.js';
@@ -152,9 +152,9 @@ export async function down(names: readonly string[] = [], report: Reporter = () 
   };
   await Promise.all(chosen.map(halt));
   if (names.length === 0) {
-    for (const pid of await processesMentioning(`${stackHome}${path.sep}`)) {
-      report(`stray process ${pid} from ${stackHome}: stopping it`);
-      await stopProcess(pid, 5000);
+    for (const pid of await processesRunningIn(servicesDir)) {
+      report(`stray process ${pid} running in ${servicesDir}: stopping it`);
+      if (!(await stopProcess(pid, 5000))) report(`process ${pid} would not stop: end it by hand`);
     }
   }
 }

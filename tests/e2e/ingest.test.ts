@@ -4,6 +4,7 @@ import { localApiKey } from '../../infra/local/bootstrap.js';
 import { localResources } from '../../infra/local/resources.js';
 import { s3RawStore } from '../../functions/shared/raw-store.js';
 import { awsClients, unique } from '../support/clients.js';
+import { postJson } from '../support/http.js';
 import { countsForSeed, pipelinePool } from '../support/pipeline-db.js';
 import { clearFaults, injectFault } from '../support/randomuser-faults.js';
 import { startOffline, type Offline } from '../support/offline.js';
@@ -15,17 +16,8 @@ describe('fetch and persist over HTTP', () => {
   const pool = pipelinePool();
   const { s3 } = awsClients();
 
-  const call = async (path: string, body: string, key = apiKey) => {
-    const response = await fetch(`${offline.baseUrl}/${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(key === '' ? {} : { 'x-api-key': key }) },
-      body,
-    });
-    return {
-      status: response.status,
-      body: (await response.json().catch(() => ({}))) as Record<string, unknown>,
-    };
-  };
+  const call = (path: string, body: string, key = apiKey) =>
+    postJson(`${offline.baseUrl}/${path}`, body, key === '' ? {} : { 'x-api-key': key });
 
   beforeAll(async () => {
     apiKey = await localApiKey();
@@ -60,7 +52,7 @@ describe('fetch and persist over HTTP', () => {
 
     // The same calls again: the same batch, and no count moves.
     const refetched = await call('fetch', JSON.stringify({ count: 20_000, seed }));
-    expect(refetched.body['key']).toBe(key);
+    expect(refetched.body['batchId']).toBe(fetched.body['batchId']);
     const repersisted = await call('persist', JSON.stringify({ key }));
     expect(repersisted.body).toMatchObject({ inserted: 0, updated: 0, unchanged: 20_000, queued: 0 });
     expect(await countsForSeed(pool, seed)).toEqual({ users: 20_000, outbox: 20_000, maxVersion: 1 });

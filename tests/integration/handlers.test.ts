@@ -34,6 +34,7 @@ describe('the fetch and persist handlers, in-process against the local stack', (
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', endpoints.aws.credentials.secretAccessKey);
     vi.stubEnv('RAW_BUCKET', localResources.rawBucket);
     vi.stubEnv('DB_SECRET_ID', localResources.dbSecretId);
+    vi.stubEnv('DB_SSL', 'false');
     vi.stubEnv('RANDOMUSER_BASE_URL', endpoints.randomuser.url);
     vi.stubEnv('FETCH_RATE_LIMIT_USERS', '100000000');
     fetchHandler = (await import('../../functions/fetch/handler.js')).handler;

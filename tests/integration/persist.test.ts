@@ -82,12 +82,28 @@ describe('persist against PostgreSQL and the S3 raw zone', () => {
     expect(rows).toEqual([{ event_type: 'user.updated', user_version: 2 }]);
   });
 
-  it('rolls back everything when the write fails part way, and reports it as transient', async () => {
+  it('refuses, as unprocessable, a batch holding a value PostgreSQL rejects, and writes none of it', async () => {
     const { batch } = await storedBatch();
     const rows = normalizeBatch(batch);
-    // The last row breaks a column type only when PostgreSQL reads it: the first three were already copied.
     const broken = rows.map((r, i) => (i === 3 ? { ...r, street_number: 1e12 } : r));
-    await expect(writeUsers(pool, broken)).rejects.toThrow(TransientError);
+    await expect(writeUsers(pool, broken)).rejects.toThrow(UnprocessableError);
+    expect(await countsForSeed(pool, batch.seed)).toEqual({ users: 0, outbox: 0, maxVersion: 0 });
+  });
+
+  it('rolls back the upsert and the outbox when the commit fails, and reports it as transient', async () => {
+    const { batch } = await storedBatch();
+    // A pool whose connections fail at COMMIT, after the users and outbox statements ran.
+    const failingCommit = {
+      connect: async () => {
+        const client = await pool.connect();
+        const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+        return Object.assign(client, {
+          query: (...args: unknown[]) =>
+            args[0] === 'COMMIT' ? Promise.reject(new Error('connection lost at commit')) : query(...args),
+        });
+      },
+    } as unknown as Pick<typeof pool, 'connect'>;
+    await expect(writeUsers(failingCommit, normalizeBatch(batch))).rejects.toThrow(TransientError);
     expect(await countsForSeed(pool, batch.seed)).toEqual({ users: 0, outbox: 0, maxVersion: 0 });
   });
 

@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { endpoints } from '../../infra/stack/endpoints.js';
 import { PrerequisiteError } from '../../infra/stack/lib/errors.js';
 import { isPortOpen } from '../../infra/stack/lib/net.js';
-import { stackHome } from '../../infra/stack/lib/paths.js';
-import { processesMentioning } from '../../infra/stack/lib/process.js';
+import { servicesDir } from '../../infra/stack/lib/paths.js';
+import { processesRunningIn } from '../../infra/stack/lib/process.js';
 import { services } from '../../infra/stack/services/index.js';
 import { down, status, up } from '../../infra/stack/stack.js';
 import { unique } from '../support/clients.js';
@@ -81,7 +81,7 @@ describe('stack lifecycle', () => {
 
   it('down leaves none of our processes and no open port; up brings it all back', async () => {
     await down();
-    expect(await processesMentioning(stackHome)).toEqual([]);
+    expect(await processesRunningIn(servicesDir)).toEqual([]);
     for (const port of services.flatMap((s) => s.ports))
       expect(await isPortOpen(port), `port ${port}`).toBe(false);
     expect((await status()).map((s) => s.pid)).toEqual(services.map(() => undefined));
@@ -94,7 +94,7 @@ describe('stack lifecycle', () => {
 describe('network exposure', () => {
   it('every port our services listen on is bound to 127.0.0.1 only', async () => {
     const ours = new Set<number>();
-    for (const pid of await processesMentioning(stackHome)) ours.add(pid);
+    for (const pid of await processesRunningIn(servicesDir)) ours.add(pid);
     for (const row of await status()) if (row.pid !== undefined) ours.add(row.pid);
     const { stdout } = spawnSync('ss', ['-Hltnp'], { encoding: 'utf8' });
     const listening = stdout

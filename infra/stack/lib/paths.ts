@@ -22,9 +22,12 @@ export interface ServicePaths {
 /** Downloads and installs, shared by services and keyed by version, so they survive `reset`. */
 export const downloadsDir = path.join(stackHome, 'downloads');
 
+/** Where every service keeps its folder; each runs with its working directory inside its own. */
+export const servicesDir = path.join(stackHome, 'services');
+
 /** Paths for one service under the stack home. */
 export function servicePaths(name: string): ServicePaths {
-  const root = path.join(stackHome, 'services', name);
+  const root = path.join(servicesDir, name);
   return {
     root,
     data: path.join(root, 'data'),

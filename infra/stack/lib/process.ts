@@ -122,14 +122,22 @@ export async function readOwnedPid(pidFile: string, marker: string): Promise<num
   return ours ? pid : undefined;
 }
 
-/** All live processes whose command line mentions `marker`, except this one and its parents. */
-export async function processesMentioning(marker: string): Promise<number[]> {
-  const spared = new Set([process.pid, process.ppid]);
+/**
+ * Live processes of this user whose working directory is under `dir`: every service the stack starts
+ * runs in its own folder there (PostgreSQL in its data folder), and nothing else of ours does.
+ */
+export async function processesRunningIn(dir: string): Promise<number[]> {
+  const uid = process.getuid?.();
   const pids: number[] = [];
   for (const entry of await readdir('/proc')) {
     const pid = Number(entry);
-    if (!Number.isInteger(pid) || spared.has(pid)) continue;
-    if ((await commandLine(pid)).includes(marker) && (await isAlive(pid))) pids.push(pid);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    if (!(await workingDirectory(pid)).startsWith(dir) || !(await isAlive(pid))) continue;
+    const owner = Number(
+      /^Uid:\s+(\d+)/m.exec(await readFile(`/proc/${pid}/status`, 'utf8').catch(() => ''))?.[1],
+    );
+    // PostgreSQL runs as user postgres when we are root: root's sweep covers it too.
+    if (uid === undefined || uid === 0 || owner === uid) pids.push(pid);
   }
   return pids;
 }
@@ -147,17 +155,23 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 }
 
 /**
- * Stops a process and its group: SIGTERM, then SIGKILL after `graceMs`. Resolves once it is gone.
+ * Stops a process and its group: SIGTERM, then SIGKILL after `graceMs`. Resolves true once it is
+ * gone, or false if it still lives 10 s after SIGKILL (a process we may not signal, say).
  */
-export async function stopProcess(pid: number, graceMs = 20_000): Promise<void> {
+export async function stopProcess(pid: number, graceMs = 20_000): Promise<boolean> {
   signal(pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
-    if (!(await isAlive(pid))) return;
+    if (!(await isAlive(pid))) return true;
     await sleep(200);
   }
   signal(pid, 'SIGKILL');
-  while (await isAlive(pid)) await sleep(100);
+  const killDeadline = Date.now() + 10_000;
+  while (Date.now() < killDeadline) {
+    if (!(await isAlive(pid))) return true;
+    await sleep(100);
+  }
+  return false;
 }
 
 /** Removes a pid file, ignoring one that is already gone. */

@@ -22,6 +22,25 @@ describe('splitResults', () => {
     }
   });
 
+  it('rejects values PostgreSQL could not store: a latitude off the globe, year 0, a NUL character', () => {
+    const offGlobe = {
+      ...numericPostcodeUser,
+      location: {
+        ...numericPostcodeUser.location,
+        coordinates: { latitude: '123.4567', longitude: '0.0000' },
+      },
+    };
+    const yearZero = { ...numericPostcodeUser, dob: { date: '0000-01-01T00:00:00.000Z', age: 2026 } };
+    const nul = { ...numericPostcodeUser, phone: '555\u00000143' };
+    const { users, rejected } = splitResults([offGlobe, yearZero, nul]);
+    expect(users).toEqual([]);
+    expect(rejected.map((r) => r.reason.split(':')[0])).toEqual([
+      'location.coordinates.latitude',
+      'dob.date',
+      'phone',
+    ]);
+  });
+
   it('reports an invalid user with its index and a reason that names fields, not values', () => {
     const broken = { ...numericPostcodeUser, email: 7, dob: { date: 'yesterday', age: 3 } };
     const { users, rejected } = splitResults([numericPostcodeUser, broken, 'not a user']);

@@ -58,7 +58,12 @@ describe('persistBatch', () => {
     await expect(persistBatch({ key: KEY }, leaked)).rejects.toThrow(
       /users\.0\.user\.login: Unrecognized key: "password"/,
     );
-    expect([...notJson.writes, ...notBatch.writes, ...leaked.writes]).toEqual([]);
+    const twice = fixtureBatch();
+    const duplicated = deps({ ...twice, users: [...twice.users, ...twice.users.slice(0, 1)] });
+    await expect(persistBatch({ key: KEY }, duplicated)).rejects.toThrow(
+      /each \(page, index\) must appear once/,
+    );
+    expect([...notJson.writes, ...notBatch.writes, ...leaked.writes, ...duplicated.writes]).toEqual([]);
   });
 
   it('takes only raw-zone keys', () => {

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { PrerequisiteError, StartupError } from './lib/errors.js';
+import { withLock } from './lib/lock.js';
 import { isPortOpen, portOwner } from './lib/net.js';
 import { servicesDir, stackHome } from './lib/paths.js';
 import { processesRunningIn, stopProcess, treeMemoryBytes } from './lib/process.js';
@@ -11,6 +12,13 @@ import { services } from './services/index.js';
 
 /** Where the stack reports progress: one line at a time. */
 export type Reporter = (line: string) => void;
+
+/** One `up`, `down` or `reset` at a time across processes: they share ports and pid files. */
+function exclusively<T>(report: Reporter, task: () => Promise<T>): Promise<T> {
+  return withLock(path.join(stackHome, 'stack.lock'), task, (holder) => {
+    report(`waiting for process ${holder}, which is changing the stack`);
+  });
+}
 
 /** Picks services by name, with everything they depend on; no names means all of them. */
 export function selectServices(names: readonly string[] = []): StackService[] {
@@ -105,7 +113,11 @@ async function bringUp(service: StackService, report: Reporter): Promise<void> {
  * and resolves when all are healthy. Services already running and healthy are left alone, so `up`
  * twice is a no-op. Prerequisites and ports are checked for all of them before anything starts.
  */
-export async function up(names: readonly string[] = [], report: Reporter = () => undefined): Promise<void> {
+export function up(names: readonly string[] = [], report: Reporter = () => undefined): Promise<void> {
+  return exclusively(report, () => upLocked(names, report));
+}
+
+async function upLocked(names: readonly string[], report: Reporter): Promise<void> {
   const chosen = selectServices(names);
   const toStart: StackService[] = [];
   for (const service of chosen) {
@@ -132,7 +144,11 @@ export async function up(names: readonly string[] = [], report: Reporter = () =>
  * Stops the chosen services, dependents first, then ends any process left that runs from the stack
  * home (an orphaned child), so that none of our processes outlives `down`.
  */
-export async function down(names: readonly string[] = [], report: Reporter = () => undefined): Promise<void> {
+export function down(names: readonly string[] = [], report: Reporter = () => undefined): Promise<void> {
+  return exclusively(report, () => downLocked(names, report));
+}
+
+async function downLocked(names: readonly string[], report: Reporter): Promise<void> {
   const chosen =
     names.length === 0 ? [...services] : selectServices(names).filter((s) => names.includes(s.name));
   const stopped = new Map<string, Promise<void>>();
@@ -187,11 +203,14 @@ export async function status(): Promise<ServiceStatus[]> {
  * Stops the chosen services (all by default) and deletes their data, logs and generated config;
  * downloads are kept. The next `up` starts them empty.
  */
-export async function reset(
-  names: readonly string[] = [],
-  report: Reporter = () => undefined,
-): Promise<void> {
-  await down(names, report);
+export function reset(names: readonly string[] = [], report: Reporter = () => undefined): Promise<void> {
+  return exclusively(report, async () => {
+    await downLocked(names, report);
+    await wipe(names, report);
+  });
+}
+
+async function wipe(names: readonly string[], report: Reporter): Promise<void> {
   const chosen = names.length === 0 ? services : selectServices(names).filter((s) => names.includes(s.name));
   for (const service of chosen) {
     if (existsSync(service.paths.root)) await rm(service.paths.root, { recursive: true, force: true });

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
-import { RAW_BATCH_FORMAT, type RawBatch } from '../shared/batch.js';
-import { BadRequestError } from '../shared/errors.js';
-import { logger } from '../shared/logger.js';
-import type { RawStore } from '../shared/raw-store.js';
+import { RAW_BATCH_FORMAT, type RawBatch } from '../lib/batch.js';
+import { BadRequestError } from '../lib/errors.js';
+import { logger } from '../lib/logger.js';
+import type { RawStore } from '../lib/raw-store.js';
 import type { FetchRequest } from './request.js';
 import type { FetchPage } from './source.js';
 

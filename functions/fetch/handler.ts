@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { s3Client } from '../shared/aws.js';
-import { FetchSettings, loadSettings } from '../shared/config.js';
-import { httpHandler } from '../shared/http.js';
-import { s3RawStore } from '../shared/raw-store.js';
+import { s3Client } from '../lib/aws.js';
+import { FetchSettings, loadSettings } from '../lib/config.js';
+import { httpHandler } from '../lib/http.js';
+import { s3RawStore } from '../lib/raw-store.js';
 import { fetchBatch, type FetchBatchDeps } from './fetch-batch.js';
 import { UserRateLimiter } from './rate-limit.js';
 import { FetchRequest } from './request.js';

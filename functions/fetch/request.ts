@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NATIONALITIES } from '../shared/randomuser.js';
+import { NATIONALITIES } from '../lib/randomuser.js';
 
 const known = new Set<string>(NATIONALITIES);
 

@@ -1,8 +1,8 @@
 import pRetry, { AbortError } from 'p-retry';
-import type { FetchSettings } from '../shared/config.js';
-import { UpstreamError } from '../shared/errors.js';
-import { logger } from '../shared/logger.js';
-import { ApiResponse, ApiUser, withoutSecrets, type SafeUser } from '../shared/randomuser.js';
+import type { FetchSettings } from '../lib/config.js';
+import { UpstreamError } from '../lib/errors.js';
+import { logger } from '../lib/logger.js';
+import { ApiResponse, ApiUser, withoutSecrets, type SafeUser } from '../lib/randomuser.js';
 
 /** One API request: a page of `results` users for a seed and a set of nationalities. */
 export interface PageRequest {

@@ -1,8 +1,8 @@
-import { s3Client } from '../shared/aws.js';
-import { loadSettings, PersistSettings } from '../shared/config.js';
-import { dbPool } from '../shared/db.js';
-import { httpHandler } from '../shared/http.js';
-import { s3RawStore } from '../shared/raw-store.js';
+import { s3Client } from '../lib/aws.js';
+import { loadSettings, PersistSettings } from '../lib/config.js';
+import { dbPool } from '../lib/db.js';
+import { httpHandler } from '../lib/http.js';
+import { s3RawStore } from '../lib/raw-store.js';
 import { persistBatch, PersistRequest, type PersistBatchDeps } from './persist-batch.js';
 import { writeUsers } from './user-store.js';
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { RawBatch } from '../shared/batch.js';
-import { userKey } from '../shared/user-key.js';
+import type { RawBatch } from '../lib/batch.js';
+import { userKey } from '../lib/user-key.js';
 
 /** One row of the users table, in column order (see migrations/postgres). */
 export interface UserRow {

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { RawBatch } from '../shared/batch.js';
-import { NotFoundError, UnprocessableError } from '../shared/errors.js';
-import { logger } from '../shared/logger.js';
-import { INVALID_JSON, type RawStore } from '../shared/raw-store.js';
+import { RawBatch } from '../lib/batch.js';
+import { NotFoundError, UnprocessableError } from '../lib/errors.js';
+import { logger } from '../lib/logger.js';
+import { INVALID_JSON, type RawStore } from '../lib/raw-store.js';
 import { normalizedRows, type UserRow } from './normalize.js';
 import type { PersistCounts } from './user-store.js';
 

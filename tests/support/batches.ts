@@ -1,5 +1,5 @@
-import { RAW_BATCH_FORMAT, type RawBatch } from '../../functions/shared/batch.js';
-import { ApiUser, withoutSecrets } from '../../functions/shared/randomuser.js';
+import { RAW_BATCH_FORMAT, type RawBatch } from '../../functions/lib/batch.js';
+import { ApiUser, withoutSecrets } from '../../functions/lib/randomuser.js';
 import { apiResponse } from '../fixtures/randomuser.js';
 
 /** A raw batch of the four fixture users (page 1, indexes 0–3), as fetch would land it. */

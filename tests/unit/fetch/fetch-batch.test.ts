@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { fetchBatch, planPages, type FetchBatchDeps } from '../../../functions/fetch/fetch-batch.js';
 import type { FetchPage, PageRequest } from '../../../functions/fetch/source.js';
-import { RawBatch } from '../../../functions/shared/batch.js';
-import { BadRequestError, UpstreamError } from '../../../functions/shared/errors.js';
-import { withoutSecrets, ApiUser } from '../../../functions/shared/randomuser.js';
+import { RawBatch } from '../../../functions/lib/batch.js';
+import { BadRequestError, UpstreamError } from '../../../functions/lib/errors.js';
+import { withoutSecrets, ApiUser } from '../../../functions/lib/randomuser.js';
 import { numericPostcodeUser } from '../../fixtures/randomuser.js';
 
 const user = withoutSecrets(ApiUser.parse(numericPostcodeUser));

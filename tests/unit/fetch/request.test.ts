@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BadRequestError } from '../../../functions/shared/errors.js';
-import { parseBody } from '../../../functions/shared/http.js';
+import { BadRequestError } from '../../../functions/lib/errors.js';
+import { parseBody } from '../../../functions/lib/http.js';
 import { FetchRequest } from '../../../functions/fetch/request.js';
 
 const parse = (body: string) => parseBody(FetchRequest, body);

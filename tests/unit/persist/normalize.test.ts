@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { normalizeBatch } from '../../../functions/persist/normalize.js';
-import { userKey } from '../../../functions/shared/user-key.js';
+import { userKey } from '../../../functions/lib/user-key.js';
 import { fixtureBatch } from '../../support/batches.js';
 
 describe('userKey', () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { persistBatch, PersistRequest } from '../../../functions/persist/persist-batch.js';
 import type { UserRow } from '../../../functions/persist/normalize.js';
-import { BadRequestError, NotFoundError, UnprocessableError } from '../../../functions/shared/errors.js';
-import { parseBody } from '../../../functions/shared/http.js';
-import { INVALID_JSON } from '../../../functions/shared/raw-store.js';
+import { BadRequestError, NotFoundError, UnprocessableError } from '../../../functions/lib/errors.js';
+import { parseBody } from '../../../functions/lib/http.js';
+import { INVALID_JSON } from '../../../functions/lib/raw-store.js';
 import { fixtureBatch } from '../../support/batches.js';
 
 const KEY = 'raw/date=2026-11-22/batch=0123456789abcdef0123456789abcdef.json';

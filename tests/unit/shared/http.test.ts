@@ -8,8 +8,8 @@ import {
   TransientError,
   UnprocessableError,
   UpstreamError,
-} from '../../../functions/shared/errors.js';
-import { httpHandler } from '../../../functions/shared/http.js';
+} from '../../../functions/lib/errors.js';
+import { httpHandler } from '../../../functions/lib/http.js';
 
 /** An API Gateway REST proxy event as API Gateway (and serverless-offline) delivers it. */
 function postEvent(body: string | null, headers: Record<string, string> = {}): APIGatewayProxyEvent {

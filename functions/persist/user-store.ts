@@ -23,7 +23,8 @@ function copyField(value: string | number | null): string {
   );
 }
 
-function* copyLines(rows: Iterable<UserRow>, counter: { rows: number }): Generator<string> {
+/** One COPY text-format line per row, in USER_COLUMNS order; `counter` counts the rows read. */
+export function* copyLines(rows: Iterable<UserRow>, counter = { rows: 0 }): Generator<string> {
   for (const row of rows) {
     counter.rows++;
     yield `${USER_COLUMNS.map((c) => (c === 'content_hash' ? `\\\\x${row[c]}` : copyField(row[c]))).join('\t')}\n`;

@@ -4,7 +4,14 @@ import { isAlive, sleep } from '../../infra/stack/lib/process.js';
 import { services } from '../../infra/stack/services/index.js';
 import { status } from '../../infra/stack/stack.js';
 import { upAndBootstrap } from '../support/stack-global-setup.js';
-import { cassandraClient, kafkaClient, pipelineDb, unique } from '../support/clients.js';
+import {
+  cassandraClient,
+  createTopic,
+  kafkaClient,
+  pipelineDb,
+  produce,
+  unique,
+} from '../support/clients.js';
 
 /** kill -9 the service's process, wait until it is gone, and check the stack sees it down. */
 async function killHard(name: string): Promise<void> {
@@ -41,15 +48,9 @@ describe('after a kill -9, stack up brings the service back with its data', () =
   it('Kafka keeps acknowledged records', async () => {
     const kafka = kafkaClient('crash');
     const topic = unique('crash');
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
-    await admin.disconnect();
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
+    await createTopic(kafka, topic, 2);
     const sent = Array.from({ length: 50 }, (_, i) => ({ key: `k${i}`, value: `v${i}` }));
-    await producer.send({ topic, messages: sent, acks: -1 });
-    await producer.disconnect();
+    await produce(kafka, topic, sent);
 
     await killHard('kafka');
     await upAndBootstrap();

@@ -3,7 +3,14 @@ import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { describe, expect, it } from 'vitest';
 import { endpoints } from '../../infra/stack/endpoints.js';
 import { roundTripThroughAws } from '../support/aws-round-trip.js';
-import { cassandraClient, kafkaClient, pipelineDb, unique } from '../support/clients.js';
+import {
+  cassandraClient,
+  createTopic,
+  kafkaClient,
+  pipelineDb,
+  produce,
+  unique,
+} from '../support/clients.js';
 
 /** Each service of the stack, written through and read back with the client the functions will use. */
 describe('the local stack, through the pipeline client libraries', () => {
@@ -26,16 +33,9 @@ describe('the local stack, through the pipeline client libraries', () => {
   it('Kafka: an idempotent producer writes keyed records that a consumer group reads back', async () => {
     const kafka = kafkaClient('smoke');
     const topic = unique('smoke');
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
-    await admin.disconnect();
-
+    await createTopic(kafka, topic, 3);
     const sent = Array.from({ length: 300 }, (_, i) => ({ key: `user-${i}`, value: JSON.stringify({ i }) }));
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
-    await producer.send({ topic, messages: sent });
-    await producer.disconnect();
+    await produce(kafka, topic, sent);
 
     const consumer = kafka.consumer({ groupId: unique('smoke-group') });
     await consumer.connect();

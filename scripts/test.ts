@@ -82,6 +82,7 @@ async function main(): Promise<number> {
   mkdirSync(reportsDir, { recursive: true });
   ensureDockerCompose();
   let ok = step('typecheck', 'tsc', ['-p', '.']);
+  ok = step('typecheck (plugins)', 'tsc', ['-p', 'plugins/serverless-offline-kafka']) && ok;
   ok = step('lint', 'eslint', ['.']) && ok;
   ok = step('format', 'prettier', ['--check', '.']) && ok;
   ok = vitest('unit') && ok;

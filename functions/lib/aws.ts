@@ -1,5 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
 
 /** What the AWS clients need from a function's settings. */
 export interface AwsSettings {
@@ -14,6 +15,7 @@ const clientConfig = (settings: AwsSettings) => ({
 
 let s3: S3Client | undefined;
 let secrets: SecretsManagerClient | undefined;
+let sqs: SQSClient | undefined;
 
 /**
  * The S3 client: created on first use and kept for the life of the container, so that its
@@ -28,4 +30,10 @@ export function s3Client(settings: AwsSettings): S3Client {
 export function secretsClient(settings: AwsSettings): SecretsManagerClient {
   secrets ??= new SecretsManagerClient(clientConfig(settings));
   return secrets;
+}
+
+/** The SQS client (the dead-letter queue), created on first use and kept for the life of the container. */
+export function sqsClient(settings: AwsSettings): SQSClient {
+  sqs ??= new SQSClient(clientConfig(settings));
+  return sqs;
 }

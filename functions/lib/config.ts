@@ -34,16 +34,62 @@ export const FetchSettings = Common.extend({
 );
 export type FetchSettings = z.infer<typeof FetchSettings>;
 
-/** persist: the raw zone it reads and the database it writes, whose credentials live in Secrets Manager. */
-export const PersistSettings = Common.extend({
-  RAW_BUCKET: z.string().min(3),
+/** The PostgreSQL database, whose credentials live in Secrets Manager (persist and publish). */
+const Database = z.object({
   /** The Secrets Manager secret holding {host, port, username, password, dbname} (RDS's format). */
   DB_SECRET_ID: z.string().min(1),
   DB_POOL_MAX: int(1, 50).default(2),
   /** TLS to the database: on everywhere but the local stage (serverless.yml params). */
   DB_SSL: z.enum(['true', 'false']).default('true'),
 });
+/** What the database pool needs from a function's settings. */
+export type DatabaseSettings = z.infer<typeof Database> & z.infer<typeof Common>;
+
+const list = z.string().transform((value, ctx) => {
+  const items = value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  if (items.length === 0) ctx.addIssue({ code: 'custom', message: 'must name at least one item' });
+  return items;
+});
+
+/** The schema registry (Confluent API) that holds the user event's Avro schema. */
+const Registry = z.object({ SCHEMA_REGISTRY_URL: z.url() });
+
+/** persist: the raw zone it reads and the database it writes. */
+export const PersistSettings = Common.extend({ RAW_BUCKET: z.string().min(3) }).extend(Database.shape);
 export type PersistSettings = z.infer<typeof PersistSettings>;
+
+/** publish: the outbox it relays and the topic it relays to. */
+export const PublishSettings = Common.extend(Database.shape)
+  .extend(Registry.shape)
+  .extend({
+    /** Comma-separated host:port list of the Kafka brokers. */
+    KAFKA_BROKERS: list,
+    USERS_TOPIC: z.string().min(1),
+    /** The subject of the user event schema; publish encodes with its latest version. */
+    USERS_SUBJECT: z.string().min(1),
+    /** Outbox rows claimed, sent and marked per transaction. */
+    PUBLISH_CHUNK_SIZE: int(1, 50_000).default(2000),
+    /** Events per call unless the request asks for fewer (or drains). */
+    PUBLISH_MAX_EVENTS: int(1, 10_000_000).default(100_000),
+    /** Chosen by measurement (npm run bench): see the README. */
+    KAFKA_COMPRESSION: z.enum(['none', 'gzip']).default('none'),
+  });
+export type PublishSettings = z.infer<typeof PublishSettings>;
+
+/** sink: where user events land, and where the records that never can go. */
+export const SinkSettings = Common.extend(Registry.shape).extend({
+  CASSANDRA_CONTACT_POINTS: list,
+  CASSANDRA_LOCAL_DC: z.string().min(1),
+  CASSANDRA_KEYSPACE: z.string().regex(/^[a-z][a-z0-9_]{0,47}$/),
+  /** Writes in flight at once per invocation. */
+  SINK_CONCURRENCY: int(1, 1024).default(128),
+  /** The SQS queue for poison records. */
+  DEAD_LETTER_QUEUE_URL: z.url(),
+});
+export type SinkSettings = z.infer<typeof SinkSettings>;
 
 const loaded = new Map<z.ZodType, unknown>();
 

@@ -2,7 +2,7 @@ import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import pg from 'pg';
 import { z } from 'zod';
 import { secretsClient } from './aws.js';
-import type { PersistSettings } from './config.js';
+import type { DatabaseSettings } from './config.js';
 import { ConfigError, TransientError } from './errors.js';
 import { logger } from './logger.js';
 
@@ -17,7 +17,7 @@ export const DbSecret = z.object({
 export type DbSecret = z.infer<typeof DbSecret>;
 
 /** Reads and validates the database secret; no error it raises quotes the secret. */
-export async function readDbSecret(settings: PersistSettings): Promise<DbSecret> {
+export async function readDbSecret(settings: DatabaseSettings): Promise<DbSecret> {
   let text: string | undefined;
   try {
     const response = await secretsClient(settings).send(
@@ -49,7 +49,7 @@ let pool: Promise<pg.Pool> | undefined;
  * kept for the container's life (Lambda freezes it between invocations). A failed creation is not
  * cached, so the next invocation tries again.
  */
-export function dbPool(settings: PersistSettings): Promise<pg.Pool> {
+export function dbPool(settings: DatabaseSettings): Promise<pg.Pool> {
   pool ??= readDbSecret(settings).then((secret) => {
     const created = new pg.Pool({
       host: secret.host,

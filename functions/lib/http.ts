@@ -1,6 +1,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { BadRequestError, loggableError, outcomeOf } from './errors.js';
 import { logger } from './logger.js';
@@ -31,22 +31,22 @@ export function parseBody<T extends z.ZodType>(schema: T, body: string | null): 
 
 /**
  * An HTTP handler from a use-case: parses the body with `schema`, runs `useCase`, answers 200 with
- * its result, and maps any error to its status through `outcomeOf`. Each request gets a correlation
+ * its result (the use-case also gets the Lambda context, for its remaining time), and maps any error to its status through `outcomeOf`. Each request gets a correlation
  * id (the caller's `x-correlation-id`, else API Gateway's request id) in every log line.
  */
 export function httpHandler<T extends z.ZodType, R>(
   schema: T,
-  useCase: (input: z.infer<T>) => Promise<R>,
+  useCase: (input: z.infer<T>, context: Context) => Promise<R>,
 ): middy.MiddyfiedHandler<APIGatewayProxyEvent, APIGatewayProxyResult> {
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .handler(async (event) => {
+    .handler(async (event, context) => {
       const header = Object.entries(event.headers).find(
         ([name]) => name.toLowerCase() === 'x-correlation-id',
       )?.[1];
       logger.setCorrelationId(header ?? event.requestContext.requestId);
       try {
-        return json(200, await useCase(parseBody(schema, event.body)));
+        return json(200, await useCase(parseBody(schema, event.body), context));
       } catch (error) {
         const outcome = outcomeOf(error);
         if (outcome.statusCode >= 500)

@@ -9,10 +9,16 @@ import {
   ResourceNotFoundException,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import cassandraDriver from 'cassandra-driver';
+import { Kafka, logLevel } from 'kafkajs';
 import { runner } from 'node-pg-migrate';
+import { migrateCassandra } from '../cassandra/migrate.js';
+import { ensureTopic } from '../kafka/topics.js';
+import { registerAvroSchema } from '../registry/schemas.js';
 import { endpoints } from '../stack/endpoints.js';
 import { repoRoot, stackHome } from '../stack/lib/paths.js';
-import { localResources } from './resources.js';
+import { localResources, usersTopicPartitions } from './resources.js';
 
 /** Where the offline API key lives: a random token made once, kept across restarts. */
 export const apiKeyFile = path.join(stackHome, 'secrets', 'api-key');
@@ -57,11 +63,6 @@ export async function bootstrapLocalPipeline(
   report: (line: string) => void = () => undefined,
 ): Promise<void> {
   await migrate(localDatabaseUrl, report);
-  const aws = {
-    endpoint: endpoints.aws.endpoint,
-    region: endpoints.aws.region,
-    credentials: endpoints.aws.credentials,
-  };
   const s3 = new S3Client({ ...aws, forcePathStyle: true });
   const secrets = new SecretsManagerClient(aws);
   try {
@@ -91,5 +92,65 @@ export async function bootstrapLocalPipeline(
     s3.destroy();
     secrets.destroy();
   }
+  await bootstrapStream(report);
   await localApiKey();
+}
+
+const aws = {
+  endpoint: endpoints.aws.endpoint,
+  region: endpoints.aws.region,
+  credentials: endpoints.aws.credentials,
+};
+
+/** The SQS queue URL the emulator gives a queue name (path style, as the stack configures it). */
+export const localQueueUrl = (name: string): string => `${endpoints.aws.endpoint}/000000000000/${name}`;
+
+/**
+ * The streaming half: the users topic with its partitions, the Avro schema registered with BACKWARD
+ * compatibility, the dead-letter and failed-batch queues, and the Cassandra keyspace and tables.
+ */
+async function bootstrapStream(report: (line: string) => void): Promise<void> {
+  const kafka = new Kafka({
+    clientId: 'bootstrap',
+    brokers: [...endpoints.kafka.brokers],
+    logLevel: logLevel.ERROR,
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopic(admin, localResources.usersTopic, usersTopicPartitions(), report);
+  } finally {
+    await admin.disconnect();
+  }
+  const schemaId = await registerAvroSchema({
+    registryUrl: endpoints.registry.url,
+    subject: localResources.usersSubject,
+    file: path.join(repoRoot, 'schemas/user-event.avsc'),
+    compatibility: 'BACKWARD',
+  });
+  report(`schema ${localResources.usersSubject}: id ${schemaId}`);
+  const sqs = new SQSClient(aws);
+  try {
+    for (const queue of [localResources.deadLetterQueue, localResources.failedBatchesQueue]) {
+      await sqs.send(new CreateQueueCommand({ QueueName: queue }));
+    }
+  } finally {
+    sqs.destroy();
+  }
+  const cassandra = new cassandraDriver.Client({
+    contactPoints: [...endpoints.cassandra.contactPoints],
+    localDataCenter: endpoints.cassandra.localDataCenter,
+  });
+  try {
+    await cassandra.connect();
+    await migrateCassandra({
+      client: cassandra,
+      keyspace: localResources.keyspace,
+      replication: "{'class': 'SimpleStrategy', 'replication_factor': 1}",
+      dir: path.join(repoRoot, 'migrations/cassandra'),
+      report,
+    });
+  } finally {
+    await cassandra.shutdown();
+  }
 }

@@ -15,6 +15,8 @@ const Settings = z.object({
     .string()
     .regex(/^\d+[mMgG]$/, 'a JVM size such as 768M or 1G')
     .default('1G'),
+  /** Partitions of the users topic: the sink's and Spark's parallelism. The bootstrap grows the topic to it. */
+  USERS_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(6),
   /** Folder of the PostgreSQL server binaries (pg_ctl, initdb), when not Debian's. */
   PG_BIN: optionalPath,
   /** A Python 3.13 interpreter for LocalStack, when not found by itself. */

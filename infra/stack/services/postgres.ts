@@ -133,6 +133,8 @@ class PostgresService implements StackService {
       `-c listen_addresses=${host}`,
       // Our tests and benchmarks bulk-load: fewer, larger checkpoints keep the disk quiet.
       '-c max_wal_size=1GB',
+      // Commit times of rows: the benchmark measures freshness from the PostgreSQL commit.
+      '-c track_commit_timestamp=on',
     ].join(' ');
     const args = ['-D', this.paths.data, '-l', this.log, '-o', options, '-w', '-t', '60', 'start'];
     // After a crash the old backends take a moment to notice and exit; until then they hold the old

@@ -1,0 +1,42 @@
+import { loadSettings, PublishSettings } from '../lib/config.js';
+import { dbPool } from '../lib/db.js';
+import { httpHandler } from '../lib/http.js';
+import { compressionOf, kafkaProducer } from '../lib/kafka.js';
+import { latestEncoder, schemaRegistry } from '../lib/schema-registry.js';
+import { relayOutbox, PublishRequest, type OutboxRelayDeps } from './outbox-relay.js';
+
+/**
+ * POST /publish {maxEvents?, drain?}: the composition root. Settings at cold start; the database
+ * pool, the producer and the schema lookup on first use, then kept for the container's life.
+ */
+const settings = loadSettings(PublishSettings);
+const compression = compressionOf(settings.KAFKA_COMPRESSION);
+let encoder: ReturnType<typeof latestEncoder> | undefined;
+
+const encoderOnce = (): ReturnType<typeof latestEncoder> => {
+  encoder ??= latestEncoder(schemaRegistry(settings), settings.USERS_SUBJECT);
+  encoder.catch(() => {
+    encoder = undefined;
+  });
+  return encoder;
+};
+
+export const handler = httpHandler(PublishRequest, async (request, context) => {
+  const [pool, producer, { encode }] = await Promise.all([
+    dbPool(settings),
+    kafkaProducer(settings),
+    encoderOnce(),
+  ]);
+  const deps: OutboxRelayDeps = {
+    connect: () => pool.connect(),
+    encode,
+    send: async (messages) => {
+      await producer.send({ topic: settings.USERS_TOPIC, acks: -1, compression, messages });
+    },
+    chunkSize: settings.PUBLISH_CHUNK_SIZE,
+    maxEvents: settings.PUBLISH_MAX_EVENTS,
+    workers: settings.DB_POOL_MAX,
+    remainingMs: () => context.getRemainingTimeInMillis(),
+  };
+  return relayOutbox(request, deps);
+});

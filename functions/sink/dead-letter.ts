@@ -1,0 +1,74 @@
+import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { TransientError } from '../lib/errors.js';
+import type { KafkaRecord } from './kafka-event.js';
+
+/** A poison record as the dead-letter queue holds it: where it was, why it failed, its original bytes. */
+export interface DeadLetter {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly timestamp: number;
+  readonly reason: string;
+  /** The record's key and value as delivered (base64), so a fixed sink can replay them unchanged. */
+  readonly key: string | null;
+  readonly value: string | null;
+  readonly headers: KafkaRecord['headers'];
+  readonly failedAt: string;
+  /** Set when the value alone would overflow an SQS message (256 KiB); its size is kept instead. */
+  readonly valueOmittedBytes?: number;
+}
+
+/** SQS's message size limit, less room for the JSON around the record. */
+const MAX_BODY_BYTES = 250 * 1024;
+
+/** The dead letter of a poison record. */
+export function deadLetterOf(record: KafkaRecord, reason: string, failedAt: Date): DeadLetter {
+  const letter: DeadLetter = {
+    topic: record.topic,
+    partition: record.partition,
+    offset: record.offset,
+    timestamp: record.timestamp,
+    reason,
+    key: record.key ?? null,
+    value: record.value ?? null,
+    headers: record.headers,
+    failedAt: failedAt.toISOString(),
+  };
+  if (Buffer.byteLength(JSON.stringify(letter)) <= MAX_BODY_BYTES) return letter;
+  return { ...letter, value: null, valueOmittedBytes: Buffer.from(record.value ?? '', 'base64').length };
+}
+
+/**
+ * Sends dead letters to the SQS queue, ten per request (SQS's batch limit). Every entry must be
+ * accepted: otherwise a TransientError makes the whole Kafka batch retry (its writes are idempotent;
+ * the letters that did arrive may then arrive twice, which a replay tolerates: it upserts).
+ */
+export async function sendDeadLetters(
+  sqs: Pick<SQSClient, 'send'>,
+  queueUrl: string,
+  letters: readonly DeadLetter[],
+): Promise<void> {
+  for (let start = 0; start < letters.length; start += 10) {
+    const chunk = letters.slice(start, start + 10);
+    let failed: number;
+    try {
+      const result = await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: chunk.map((letter, index) => ({
+            Id: String(index),
+            MessageBody: JSON.stringify(letter),
+            MessageAttributes: {
+              topic: { DataType: 'String', StringValue: letter.topic },
+              reason: { DataType: 'String', StringValue: letter.reason.slice(0, 256) },
+            },
+          })),
+        }),
+      );
+      failed = result.Failed?.length ?? 0;
+    } catch (error) {
+      throw new TransientError('the dead-letter queue is unavailable', { cause: error });
+    }
+    if (failed > 0) throw new TransientError(`the dead-letter queue refused ${failed} records`);
+  }
+}

@@ -1,0 +1,46 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import { sqsClient } from '../lib/aws.js';
+import { cassandraSession } from '../lib/cassandra.js';
+import { loadSettings, SinkSettings } from '../lib/config.js';
+import { loggableError, UnprocessableError } from '../lib/errors.js';
+import { logger } from '../lib/logger.js';
+import { schemaRegistry } from '../lib/schema-registry.js';
+import { sendDeadLetters } from './dead-letter.js';
+import { KafkaEvent } from './kafka-event.js';
+import { sinkBatch, type SinkBatchDeps, type SinkBatchResult } from './sink-batch.js';
+import { writeUsers } from './user-table.js';
+
+/**
+ * The Kafka trigger's target (MSK on AWS, the project's offline plugin locally): the composition root.
+ * Settings at cold start; the registry client (with its schema cache), the Cassandra session and the
+ * SQS client on first use, then kept for the container's life. A rejection makes the trigger retry
+ * the batch; poison records never reject, they are dead-lettered.
+ */
+const settings = loadSettings(SinkSettings);
+const registry = schemaRegistry(settings);
+
+const deps: SinkBatchDeps = {
+  schemaFor: (schemaId) => registry.getSchema(schemaId),
+  writeUsers: async (events) => {
+    await writeUsers(await cassandraSession(settings), events, settings.SINK_CONCURRENCY);
+  },
+  deadLetter: (letters) => sendDeadLetters(sqsClient(settings), settings.DEAD_LETTER_QUEUE_URL, letters),
+};
+
+export const handler = middy<unknown, SinkBatchResult>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .handler(async (event, context) => {
+    logger.setCorrelationId(context.awsRequestId);
+    const parsed = KafkaEvent.safeParse(event);
+    if (!parsed.success) {
+      // Not a Kafka event at all: a wiring fault. Rejecting sends it to the trigger's on-failure path.
+      throw new UnprocessableError(`not a Kafka event: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+    }
+    try {
+      return await sinkBatch(parsed.data, deps);
+    } catch (error) {
+      logger.error('batch failed; the trigger will retry it', { error: loggableError(error) });
+      throw error;
+    }
+  });

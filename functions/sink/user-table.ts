@@ -1,0 +1,90 @@
+import cassandraDriver from 'cassandra-driver';
+import { TransientError } from '../lib/errors.js';
+import type { UserEvent } from '../lib/user-event.js';
+
+const columns = [
+  'user_key',
+  'version',
+  'updated_at',
+  'gender',
+  'title',
+  'first_name',
+  'last_name',
+  'username',
+  'login_uuid',
+  'email',
+  'phone',
+  'cell',
+  'date_of_birth',
+  'registered_at',
+  'street_number',
+  'street_name',
+  'city',
+  'state',
+  'country',
+  'postcode',
+  'latitude',
+  'longitude',
+  'timezone_offset',
+  'timezone_description',
+  'national_id_name',
+  'national_id_value',
+  'picture_large',
+  'picture_medium',
+  'picture_thumbnail',
+  'nat',
+] as const satisfies readonly (keyof UserEvent)[];
+
+/**
+ * The upsert: a prepared INSERT whose write time is the event's version. Cassandra keeps, cell by
+ * cell, the value with the highest write time, so a late or replayed event (lower or equal version)
+ * never overwrites a newer one. (A manual DELETE must therefore use a timestamp above the version.)
+ */
+export const UPSERT_USER = `INSERT INTO users (${columns.join(', ')}, sunk_at) VALUES (${columns
+  .map(() => '?')
+  .join(', ')}, ?) USING TIMESTAMP ?`;
+
+const timestamps = new Set<string>(['updated_at', 'date_of_birth', 'registered_at']);
+
+/** The bound values of one event, in the statement's order. */
+export function upsertParams(event: UserEvent, sunkAt: Date): unknown[] {
+  return [
+    ...columns.map((column) => (timestamps.has(column) ? new Date(event[column] as number) : event[column])),
+    sunkAt,
+    cassandraDriver.types.Long.fromNumber(event.version),
+  ];
+}
+
+/** The newest event of each user in a batch: one write per user instead of one per record. */
+export function newestPerUser(events: Iterable<UserEvent>): UserEvent[] {
+  const newest = new Map<string, UserEvent>();
+  for (const event of events) {
+    const seen = newest.get(event.user_key);
+    if (seen === undefined || event.version > seen.version) newest.set(event.user_key, event);
+  }
+  return [...newest.values()];
+}
+
+/**
+ * Writes users with `concurrency` prepared writes in flight (the driver's executeConcurrent), never
+ * one synchronous write at a time. Any failure is transient: the batch is retried, and the writes
+ * that did land are idempotent.
+ */
+export async function writeUsers(
+  client: cassandraDriver.Client,
+  events: readonly UserEvent[],
+  concurrency: number,
+): Promise<void> {
+  if (events.length === 0) return;
+  const sunkAt = new Date();
+  try {
+    await cassandraDriver.concurrent.executeConcurrent(
+      client,
+      UPSERT_USER,
+      events.map((event) => upsertParams(event, sunkAt)),
+      { concurrencyLevel: concurrency },
+    );
+  } catch (error) {
+    throw new TransientError('Cassandra did not accept the users', { cause: error });
+  }
+}

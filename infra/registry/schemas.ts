@@ -1,0 +1,35 @@
+import { readFile } from 'node:fs/promises';
+import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+
+/** The compatibility levels of the Confluent API. */
+export type Compatibility = 'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FULL' | 'NONE';
+
+/**
+ * Sets `subject`'s compatibility, then registers the Avro schema in `file` under it (the registry
+ * returns the existing id when the schema is already there). A schema that breaks compatibility is
+ * refused by the registry with a 409, which surfaces here as an error naming the subject.
+ */
+export async function registerAvroSchema(options: {
+  registryUrl: string;
+  subject: string;
+  file: string;
+  compatibility: Compatibility;
+}): Promise<number> {
+  const { registryUrl, subject, compatibility } = options;
+  const response = await fetch(`${registryUrl}/config/${encodeURIComponent(subject)}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+    body: JSON.stringify({ compatibility }),
+  });
+  if (!response.ok) {
+    throw new Error(`the registry refused ${compatibility} for ${subject}: HTTP ${response.status}`);
+  }
+  const schema = await readFile(options.file, 'utf8');
+  const registry = new SchemaRegistry({ host: registryUrl });
+  try {
+    const { id } = await registry.register({ type: SchemaType.AVRO, schema }, { subject });
+    return id;
+  } catch (error) {
+    throw new Error(`the registry refused ${options.file} under ${subject}`, { cause: error });
+  }
+}

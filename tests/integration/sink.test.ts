@@ -1,0 +1,203 @@
+import { CreateQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import type { Context } from 'aws-lambda';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import type { SinkBatchResult } from '../../functions/sink/sink-batch.js';
+import type { KafkaRecord } from '../../functions/sink/kafka-event.js';
+import { localResources } from '../../infra/local/resources.js';
+import { endpoints } from '../../infra/stack/endpoints.js';
+import { awsClients, cassandraClient, unique } from '../support/clients.js';
+import { pipelinePool } from '../support/pipeline-db.js';
+import { cassandraChecksum, generatedBatch, postgresChecksum } from '../support/stream.js';
+import { normalizeBatch } from '../../functions/persist/normalize.js';
+import { writeUsers } from '../../functions/persist/user-store.js';
+import { kafkaRecord, mskEvent, userEvent } from '../fixtures/kafka-events.js';
+import type { UserEvent } from '../../functions/lib/user-event.js';
+
+type Sink = (event: unknown, context: Context) => Promise<SinkBatchResult>;
+
+const context = { awsRequestId: 'itest-sink', functionName: 'sink' } as unknown as Context;
+const { sqs } = awsClients();
+const registry = new SchemaRegistry({ host: endpoints.registry.url });
+const cassandra = cassandraClient();
+const pool = pipelinePool();
+
+/** The sink handler as a fresh container would load it, with the environment serverless.yml gives it. */
+async function loadSink(overrides: Record<string, string> = {}): Promise<Sink> {
+  vi.resetModules();
+  const env = {
+    STAGE: 'local',
+    AWS_ENDPOINT_URL: endpoints.aws.endpoint,
+    AWS_REGION: endpoints.aws.region,
+    AWS_ACCESS_KEY_ID: endpoints.aws.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: endpoints.aws.credentials.secretAccessKey,
+    SCHEMA_REGISTRY_URL: endpoints.registry.url,
+    CASSANDRA_CONTACT_POINTS: endpoints.cassandra.contactPoints.join(','),
+    CASSANDRA_LOCAL_DC: endpoints.cassandra.localDataCenter,
+    CASSANDRA_KEYSPACE: localResources.keyspace,
+    DEAD_LETTER_QUEUE_URL: deadLetterQueueUrl,
+    ...overrides,
+  };
+  for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+  return (await import('../../functions/sink/handler.js')).handler;
+}
+
+let deadLetterQueueUrl = '';
+let schemaId = 0;
+
+/** The users of a generated batch as the events publish would send, and their PostgreSQL rows. */
+async function persistedEvents(seed: string, count: number): Promise<UserEvent[]> {
+  const rows = normalizeBatch(generatedBatch(seed, count));
+  await writeUsers(pool, rows);
+  const { rows: users } = await pool.query<{ user_key: string }>(
+    'SELECT user_key FROM users WHERE source_seed = $1',
+    [seed],
+  );
+  expect(users).toHaveLength(count);
+  const pg = await postgresChecksum(pool, seed);
+  expect(pg.count).toBe(count);
+  // The relay's own query builds the events; here the same columns, read directly.
+  const { rows: events } = await pool.query<
+    UserEvent & { updated_at: string; date_of_birth: string; registered_at: string }
+  >(
+    `SELECT o.event_id, o.event_type, u.user_key, u.version,
+            (extract(epoch FROM u.updated_at) * 1000)::bigint AS updated_at, u.gender, u.title, u.first_name,
+            u.last_name, u.username, u.login_uuid, u.email, u.phone, u.cell,
+            (extract(epoch FROM u.date_of_birth) * 1000)::bigint AS date_of_birth,
+            (extract(epoch FROM u.registered_at) * 1000)::bigint AS registered_at,
+            u.street_number, u.street_name, u.city, u.state, u.country, u.postcode,
+            u.latitude::float8 AS latitude, u.longitude::float8 AS longitude, u.timezone_offset,
+            u.timezone_description, u.national_id_name, u.national_id_value, u.picture_large,
+            u.picture_medium, u.picture_thumbnail, u.nat
+       FROM outbox o JOIN users u USING (user_key) WHERE u.source_seed = $1`,
+    [seed],
+  );
+  return events.map((e) => ({
+    ...e,
+    updated_at: Number(e.updated_at),
+    date_of_birth: Number(e.date_of_birth),
+    registered_at: Number(e.registered_at),
+  }));
+}
+
+/** Records of the events, encoded through the registry, spread over three partitions. */
+async function recordsOf(events: UserEvent[], firstOffset = 0): Promise<KafkaRecord[]> {
+  return Promise.all(
+    events.map(async (event, i) =>
+      kafkaRecord({
+        key: event.user_key,
+        value: await registry.encode(schemaId, event),
+        partition: i % 3,
+        offset: firstOffset + i,
+      }),
+    ),
+  );
+}
+
+async function deadLetters(): Promise<
+  { reason: string; offset: number; partition: number; value: string | null }[]
+> {
+  const letters: { reason: string; offset: number; partition: number; value: string | null }[] = [];
+  for (let empty = 0; empty < 2;) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: deadLetterQueueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+      }),
+    );
+    if (Messages.length === 0) empty++;
+    letters.push(...Messages.map((m) => JSON.parse(m.Body ?? '{}') as (typeof letters)[number]));
+  }
+  return letters.sort((a, b) => a.offset - b.offset);
+}
+
+describe('sink, in-process against the registry, Cassandra and SQS', () => {
+  beforeAll(async () => {
+    schemaId = await registry.getLatestSchemaId(localResources.usersSubject);
+  });
+
+  beforeEach(async () => {
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: unique('sink-dlq') }));
+    deadLetterQueueUrl = QueueUrl ?? '';
+  });
+
+  afterAll(async () => {
+    vi.unstubAllEnvs();
+    sqs.destroy();
+    await cassandra.shutdown();
+    await pool.end();
+  });
+
+  it('lands a batch so that Cassandra holds the same users as PostgreSQL, by checksum', async () => {
+    const seed = unique('sink');
+    const events = await persistedEvents(seed, 1500);
+    const sink = await loadSink();
+    const result = await sink(mskEvent(await recordsOf(events)), context);
+    expect(result).toEqual({ records: 1500, written: 1500, deadLettered: 0 });
+    const pg = await postgresChecksum(pool, seed);
+    expect(await cassandraChecksum(cassandra, localResources.keyspace, pg.keys)).toEqual({
+      count: pg.count,
+      checksum: pg.checksum,
+    });
+    expect(await deadLetters()).toEqual([]);
+  });
+
+  it('never lets a late or replayed older version overwrite a newer one', async () => {
+    const sink = await loadSink();
+    const key = '6f1d2c3b-4a5e-5f60-8172-93a4b5c6d7e8';
+    const v2 = userEvent({ user_key: key, version: 2, city: 'Newer', event_type: 'user.updated' });
+    const v1 = userEvent({ user_key: key, version: 1, city: 'Older' });
+    await sink(mskEvent(await recordsOf([v2])), context);
+    await sink(mskEvent(await recordsOf([v1])), context);
+    const { rows } = await cassandra.execute(
+      `SELECT city, version, writetime(city) AS written FROM ${localResources.keyspace}.users WHERE user_key = ?`,
+      [key],
+      { prepare: true },
+    );
+    expect(rows[0]?.['city']).toBe('Newer');
+    expect(rows[0]?.['version']).toBe(2);
+    expect(String(rows[0]?.['written'])).toBe('2');
+  });
+
+  it('dead-letters poison records with topic, partition, offset, reason and original bytes, and lands the rest', async () => {
+    const sink = await loadSink();
+    const good = await recordsOf([userEvent({ user_key: 'a3c1d2e4-0b5f-5a6b-9c7d-8e9f0a1b2c3d' })], 0);
+    const unknownId = Buffer.from(await registry.encode(schemaId, userEvent()));
+    unknownId.writeInt32BE(987_654, 1);
+    const poison = [
+      kafkaRecord({ key: 'p1', value: Buffer.from('not avro at all'), offset: 101 }),
+      kafkaRecord({ key: 'p2', value: unknownId, offset: 102 }),
+      kafkaRecord({
+        key: null,
+        value: Buffer.from(await registry.encode(schemaId, userEvent())),
+        offset: 103,
+      }),
+    ];
+    const result = await sink(mskEvent([...good, ...poison]), context);
+    expect(result).toEqual({ records: 4, written: 1, deadLettered: 3 });
+    const letters = await deadLetters();
+    expect(letters.map((l) => [l.partition, l.offset, l.reason])).toEqual([
+      [0, 101, 'undecodable: not in the Confluent wire format (magic byte 0 + schema id)'],
+      [0, 102, 'unknown schema id 987654'],
+      [0, 103, 'missing key'],
+    ]);
+    expect(Buffer.from(letters[0]?.value ?? '', 'base64').toString()).toBe('not avro at all');
+  });
+
+  it('rejects the batch, dead-lettering nothing, when Cassandra or the registry is unreachable', async () => {
+    const records = await recordsOf([userEvent({ user_key: 'b4d2e3f5-1c6a-5b7c-8d9e-0f1a2b3c4d5e' })]);
+    const noCassandra = await loadSink({ CASSANDRA_CONTACT_POINTS: '127.0.0.2' });
+    // Errors are compared by kind: each load is a fresh module graph, with its own error classes.
+    await expect(noCassandra(mskEvent(records), context)).rejects.toMatchObject({
+      kind: 'transient',
+      message: 'Cassandra is unavailable',
+    });
+    const noRegistry = await loadSink({ SCHEMA_REGISTRY_URL: 'http://127.0.0.1:9/apis/ccompat/v7' });
+    await expect(noRegistry(mskEvent(records), context)).rejects.toMatchObject({
+      kind: 'transient',
+      message: expect.stringContaining('the schema registry could not serve schema') as unknown,
+    });
+    expect(await deadLetters()).toEqual([]);
+  });
+});

@@ -1,0 +1,154 @@
+import type { Message } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, TransientError } from '../../../functions/lib/errors.js';
+import type { UserEvent } from '../../../functions/lib/user-event.js';
+import {
+  PublishRequest,
+  relayOutbox,
+  type OutboxRelayDeps,
+  type RelayConnection,
+} from '../../../functions/publish/outbox-relay.js';
+import { userEvent } from '../../fixtures/kafka-events.js';
+
+/**
+ * An outbox in memory behind the relay's SQL: a claim takes the lowest unpublished ids not claimed by
+ * another open transaction (SKIP LOCKED), a mark publishes them at commit, a rollback frees them.
+ */
+function memoryOutbox(size: number) {
+  const published = new Set<number>();
+  const locked = new Set<number>();
+  const log: string[] = [];
+  const rows = Array.from({ length: size }, (_, i) => i + 1);
+  const connect = (): Promise<RelayConnection> => {
+    let claimed: number[] = [];
+    let marked: number[] = [];
+    const connection = {
+      query: (text: string, values?: unknown[]) => {
+        const sql = text.trim();
+        if (sql === 'BEGIN') claimed = [];
+        else if (sql.startsWith('SELECT o.id')) {
+          const limit = Number(values?.[0]);
+          claimed = rows.filter((id) => !published.has(id) && !locked.has(id)).slice(0, limit);
+          for (const id of claimed) locked.add(id);
+          log.push(`claim ${claimed.length}`);
+          const result = claimed.map((id) => ({
+            id: String(id),
+            ...userEvent({ user_key: `00000000-0000-5000-8000-${String(id).padStart(12, '0')}` }),
+            updated_at: '1763800000000',
+            date_of_birth: '320000000000',
+            registered_at: '1262300000000',
+          }));
+          return Promise.resolve({ rows: result });
+        } else if (sql.startsWith('UPDATE outbox')) {
+          marked = (values?.[0] as string[]).map(Number);
+          log.push(`mark ${marked.length}`);
+        } else if (sql === 'COMMIT') {
+          for (const id of marked) published.add(id);
+          for (const id of claimed) locked.delete(id);
+          marked = [];
+        } else if (sql === 'ROLLBACK') {
+          for (const id of claimed) locked.delete(id);
+          log.push('rollback');
+          marked = [];
+        } else if (sql.startsWith('SELECT count')) {
+          return Promise.resolve({ rows: [{ remaining: size - published.size }] });
+        }
+        return Promise.resolve({ rows: [] });
+      },
+      release: () => undefined,
+    };
+    return Promise.resolve(connection as RelayConnection);
+  };
+  return { connect, published, log };
+}
+
+const deps = (outbox: ReturnType<typeof memoryOutbox>, overrides: Partial<OutboxRelayDeps> = {}) => {
+  const sent: Message[] = [];
+  const relayDeps: OutboxRelayDeps = {
+    connect: outbox.connect,
+    encode: (event: UserEvent) => Buffer.from(event.user_key),
+    send: (messages) => {
+      outbox.log.push(`send ${messages.length}`);
+      sent.push(...messages);
+      return Promise.resolve();
+    },
+    chunkSize: 10,
+    maxEvents: 1000,
+    workers: 2,
+    remainingMs: () => 29_000,
+    ...overrides,
+  };
+  return { relayDeps, sent };
+};
+
+describe('the publish request', () => {
+  it('accepts an empty body, maxEvents or drain, and refuses the rest with a message', () => {
+    expect(PublishRequest.parse({})).toEqual({ drain: false });
+    expect(PublishRequest.parse({ maxEvents: 5 })).toEqual({ maxEvents: 5, drain: false });
+    expect(PublishRequest.safeParse({ maxEvents: 0 }).success).toBe(false);
+    expect(PublishRequest.safeParse({ maxEvents: 5, drain: true }).error?.issues[0]?.message).toBe(
+      'give either maxEvents or drain, not both',
+    );
+    expect(PublishRequest.safeParse({ topic: 'x' }).success).toBe(false);
+  });
+});
+
+describe('relaying the outbox', () => {
+  it('sends every row once, keyed by user with its event id in a header, and marks each chunk after its send', async () => {
+    const outbox = memoryOutbox(35);
+    const { relayDeps, sent } = deps(outbox);
+    expect(await relayOutbox({ drain: true }, relayDeps)).toEqual({ published: 35, remaining: 0 });
+    expect(new Set(sent.map((m) => String(m.key))).size).toBe(35);
+    expect(sent[0]?.headers).toEqual({ 'event-id': userEvent().event_id, 'event-type': 'user.created' });
+    // Every mark follows the send of the same chunk.
+    const sends = outbox.log.filter((l) => l.startsWith('send')).length;
+    expect(sends).toBe(4);
+    expect(outbox.log.indexOf('mark 10')).toBeGreaterThan(outbox.log.indexOf('send 10'));
+  });
+
+  it('stops at maxEvents and reports what is left', async () => {
+    const outbox = memoryOutbox(50);
+    const { relayDeps, sent } = deps(outbox);
+    expect(await relayOutbox({ maxEvents: 25, drain: false }, relayDeps)).toEqual({
+      published: 25,
+      remaining: 25,
+    });
+    expect(sent).toHaveLength(25);
+  });
+
+  it('leaves a chunk unpublished when Kafka does not acknowledge it, so the next call sends it again', async () => {
+    const outbox = memoryOutbox(10);
+    const failing = deps(outbox, { send: () => Promise.reject(new Error('KafkaJSNumberOfRetriesExceeded')) });
+    await expect(relayOutbox({ drain: true }, failing.relayDeps)).rejects.toBeInstanceOf(TransientError);
+    expect(outbox.published.size).toBe(0);
+    expect(outbox.log).toContain('rollback');
+    const { relayDeps, sent } = deps(outbox);
+    expect(await relayOutbox({ drain: true }, relayDeps)).toEqual({ published: 10, remaining: 0 });
+    expect(sent).toHaveLength(10);
+  });
+
+  it('stops claiming in drain mode when the call is about to run out of time', async () => {
+    const outbox = memoryOutbox(100);
+    let left = 8000;
+    const { relayDeps } = deps(outbox, {
+      workers: 1,
+      remainingMs: () => (left -= 1000),
+    });
+    const result = await relayOutbox({ drain: true }, relayDeps);
+    expect(result.published).toBeGreaterThan(0);
+    expect(result.published).toBeLessThan(100);
+    expect(result.published + result.remaining).toBe(100);
+  });
+
+  it('reports an event the registered schema cannot encode as a deployment fault, and sends nothing', async () => {
+    const outbox = memoryOutbox(3);
+    const { relayDeps, sent } = deps(outbox, {
+      encode: () => {
+        throw new Error('invalid "int": "x"');
+      },
+    });
+    await expect(relayOutbox({ drain: true }, relayDeps)).rejects.toBeInstanceOf(ConfigError);
+    expect(sent).toEqual([]);
+    expect(outbox.published.size).toBe(0);
+  });
+});

@@ -1,0 +1,184 @@
+import { describe, expect, it } from 'vitest';
+import { TransientError } from '../../../functions/lib/errors.js';
+import type { UserEvent } from '../../../functions/lib/user-event.js';
+import { decodeRecord, type SchemaLookup } from '../../../functions/sink/decode-record.js';
+import type { DeadLetter } from '../../../functions/sink/dead-letter.js';
+import { KafkaEvent, recordsOf } from '../../../functions/sink/kafka-event.js';
+import { sinkBatch, type SinkBatchDeps } from '../../../functions/sink/sink-batch.js';
+import { newestPerUser, upsertParams, UPSERT_USER } from '../../../functions/sink/user-table.js';
+import {
+  awsMskSampleEvent,
+  awsSelfManagedSampleEvent,
+  kafkaRecord,
+  mskEvent,
+  userEvent,
+  userEventRecord,
+  userEventType,
+} from '../../fixtures/kafka-events.js';
+
+const SCHEMA_ID = 7;
+const schemaFor: SchemaLookup = (id) =>
+  id === SCHEMA_ID
+    ? Promise.resolve(userEventType)
+    : Promise.reject(Object.assign(new Error('Not Found'), { status: 404 }));
+
+describe('the Kafka event envelope', () => {
+  it('parses the AWS documentation sample events, MSK and self-managed, keeping every record field', () => {
+    for (const sample of [awsMskSampleEvent, awsSelfManagedSampleEvent]) {
+      const parsed = KafkaEvent.parse(sample);
+      expect(recordsOf(parsed)).toEqual([awsMskSampleEvent.records['mytopic-0'][0]]);
+    }
+  });
+
+  it('refuses an event that is not a Kafka event', () => {
+    expect(KafkaEvent.safeParse({ Records: [{ eventSource: 'aws:sqs' }] }).success).toBe(false);
+    expect(KafkaEvent.safeParse({ ...awsMskSampleEvent, eventSourceArn: undefined }).success).toBe(false);
+  });
+
+  it('orders each partition by offset, and accepts signed header bytes as AWS sends them', () => {
+    const event = mskEvent([
+      kafkaRecord({ value: null, offset: 9, headers: [{ name: [-61, -85] }] }),
+      kafkaRecord({ value: null, offset: 3 }),
+    ]);
+    expect(recordsOf(KafkaEvent.parse(event)).map((r) => r.offset)).toEqual([3, 9]);
+  });
+});
+
+describe('decoding a record', () => {
+  const reasonOf = async (record: Parameters<typeof decodeRecord>[0]) => {
+    const decoded = await decodeRecord(record, schemaFor);
+    return decoded.kind === 'poison' ? decoded.reason : 'decoded';
+  };
+
+  it('decodes a user event in the Confluent wire format with the writer schema of its id', async () => {
+    const event = userEvent();
+    const decoded = await decodeRecord(userEventRecord(event, SCHEMA_ID), schemaFor);
+    expect(decoded).toMatchObject({ kind: 'event', event });
+  });
+
+  it('names why each kind of poison record can never be written', async () => {
+    const good = userEventRecord(userEvent(), SCHEMA_ID);
+    const bytes = Buffer.from(good.value ?? '', 'base64');
+    expect(await reasonOf({ ...good, key: null })).toBe('missing key');
+    expect(await reasonOf({ ...good, value: undefined })).toBe('missing value');
+    expect(await reasonOf(kafkaRecord({ key: 'k', value: Buffer.from('{"json": true}') }))).toMatch(
+      /not in the Confluent wire format/,
+    );
+    const unknownId = Buffer.from(bytes);
+    unknownId.writeInt32BE(99_999, 1);
+    expect(await reasonOf({ ...good, value: unknownId.toString('base64') })).toBe('unknown schema id 99999');
+    expect(await reasonOf({ ...good, value: bytes.subarray(0, 40).toString('base64') })).toMatch(
+      /^undecodable: invalid Avro for schema 7/,
+    );
+    const invalid = userEventRecord(userEvent({ version: 0, user_key: 'not-a-uuid' }), SCHEMA_ID);
+    expect(await reasonOf({ ...invalid, key: good.key })).toMatch(
+      /^invalid for the schema: user_key: .*version: /,
+    );
+    expect(await reasonOf({ ...good, key: Buffer.from('someone-else').toString('base64') })).toBe(
+      'the record key is not the event user_key',
+    );
+  });
+
+  it('treats a registry that is down as transient, never as poison', async () => {
+    const down: SchemaLookup = () =>
+      Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
+    await expect(decodeRecord(userEventRecord(userEvent(), SCHEMA_ID), down)).rejects.toBeInstanceOf(
+      TransientError,
+    );
+    const failing: SchemaLookup = () => Promise.reject(Object.assign(new Error('Internal'), { status: 500 }));
+    await expect(decodeRecord(userEventRecord(userEvent(), SCHEMA_ID), failing)).rejects.toBeInstanceOf(
+      TransientError,
+    );
+  });
+});
+
+describe('sinking a batch', () => {
+  const fakeDeps = (overrides: Partial<SinkBatchDeps> = {}) => {
+    const calls: string[] = [];
+    const written: UserEvent[] = [];
+    const letters: DeadLetter[] = [];
+    const deps: SinkBatchDeps = {
+      schemaFor,
+      writeUsers: (events) => {
+        calls.push('write');
+        written.push(...events);
+        return Promise.resolve();
+      },
+      deadLetter: (sent) => {
+        calls.push('dead-letter');
+        letters.push(...sent);
+        return Promise.resolve();
+      },
+      now: () => new Date('2026-11-22T10:00:02Z'),
+      ...overrides,
+    };
+    return { deps, calls, written, letters };
+  };
+
+  it('writes the good records, dead-letters the poison ones with topic, partition, offset, reason and bytes', async () => {
+    const alice = userEvent();
+    const bob = userEvent({ user_key: '9c4f1b7e-2d3a-5e6f-8a9b-0c1d2e3f4a5b', first_name: 'Bob' });
+    const poison = kafkaRecord({
+      key: 'x',
+      value: Buffer.from([0, 0, 0, 0, 7, 255, 255]),
+      offset: 2,
+      partition: 3,
+    });
+    const { deps, calls, written, letters } = fakeDeps();
+    const result = await sinkBatch(
+      mskEvent([userEventRecord(alice, SCHEMA_ID, 0), poison, userEventRecord(bob, SCHEMA_ID, 1)]),
+      deps,
+    );
+    expect(result).toEqual({ records: 3, written: 2, deadLettered: 1 });
+    expect(written.map((e) => e.first_name).sort()).toEqual(['Bob', 'Ангеліна']);
+    expect(letters.map(({ reason, ...letter }) => letter)).toEqual([
+      {
+        topic: 'user-pipeline.users',
+        partition: 3,
+        offset: 2,
+        timestamp: poison.timestamp,
+        key: poison.key,
+        value: poison.value,
+        headers: [],
+        failedAt: '2026-11-22T10:00:02.000Z',
+      },
+    ]);
+    expect(letters[0]?.reason).toMatch(/^undecodable: invalid Avro for schema 7/);
+    expect(calls).toEqual(['write', 'dead-letter']);
+  });
+
+  it('writes only the newest version of a user seen twice in one batch', async () => {
+    const v1 = userEvent({ version: 1, city: 'Old' });
+    const v2 = userEvent({ version: 2, city: 'New', event_type: 'user.updated' });
+    const { deps, written } = fakeDeps();
+    await sinkBatch(mskEvent([userEventRecord(v2, SCHEMA_ID, 0), userEventRecord(v1, SCHEMA_ID, 1)]), deps);
+    expect(written).toEqual([v2]);
+    expect(newestPerUser([v1, v2, v1])).toEqual([v2]);
+  });
+
+  it('rejects when Cassandra is down, before dead-lettering anything, so the retry repeats the batch whole', async () => {
+    const { deps, letters } = fakeDeps({
+      writeUsers: () => Promise.reject(new TransientError('Cassandra did not accept the users')),
+    });
+    const poison = kafkaRecord({ key: null, value: Buffer.from('x') });
+    await expect(
+      sinkBatch(mskEvent([userEventRecord(userEvent(), SCHEMA_ID), poison]), deps),
+    ).rejects.toThrow('Cassandra did not accept the users');
+    expect(letters).toEqual([]);
+  });
+});
+
+describe('the Cassandra upsert', () => {
+  it('binds every column in order and writes with the version as the write time', () => {
+    const event = userEvent({ version: 5 });
+    const sunkAt = new Date('2026-11-22T10:00:03Z');
+    const params = upsertParams(event, sunkAt);
+    const columns = /\(([^)]*)\) VALUES/.exec(UPSERT_USER)?.[1]?.split(', ') ?? [];
+    expect(UPSERT_USER).toMatch(/USING TIMESTAMP \?$/);
+    expect(params).toHaveLength(columns.length + 1);
+    expect(params[columns.indexOf('first_name')]).toBe('Ангеліна');
+    expect(params[columns.indexOf('date_of_birth')]).toEqual(new Date('1980-03-04T05:06:07.089Z'));
+    expect(params[columns.indexOf('sunk_at')]).toBe(sunkAt);
+    expect(String(params.at(-1))).toBe('5');
+  });
+});

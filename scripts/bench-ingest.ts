@@ -1,5 +1,5 @@
 /**
- * Ingest benchmark (`npm run bench`): users/s for fetch (against the stack's randomuser source, into
+ * Ingest benchmark (`npm run bench:ingest`): users/s for fetch (against the stack's randomuser source, into
  * the S3 raw zone) and for persist (S3 → PostgreSQL users + outbox) at 100,000 users, next to the
  * randomuser source alone and PostgreSQL's raw COPY rate of the same rows, all measured in one run.
  * Prints a table of medians and writes .local/bench/ingest.json. Brings the stack up if it is down.

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import cassandraDriver from 'cassandra-driver';
 import { TransientError } from '../lib/errors.js';
 import type { UserEvent } from '../lib/user-event.js';
@@ -76,14 +77,16 @@ export async function writeUsers(
   concurrency: number,
 ): Promise<void> {
   if (events.length === 0) return;
-  const sunkAt = new Date();
+  // A stream, pulled as writes complete, so that each row's sunk_at is the time its write was issued.
+  const params = Readable.from(
+    (function* () {
+      for (const event of events) yield upsertParams(event, new Date());
+    })(),
+  );
   try {
-    await cassandraDriver.concurrent.executeConcurrent(
-      client,
-      UPSERT_USER,
-      events.map((event) => upsertParams(event, sunkAt)),
-      { concurrencyLevel: concurrency },
-    );
+    await cassandraDriver.concurrent.executeConcurrent(client, UPSERT_USER, params, {
+      concurrencyLevel: concurrency,
+    });
   } catch (error) {
     throw new TransientError('Cassandra did not accept the users', { cause: error });
   }

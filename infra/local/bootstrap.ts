@@ -125,7 +125,7 @@ async function bootstrapStream(report: (line: string) => void): Promise<void> {
   const schemaId = await registerAvroSchema({
     registryUrl: endpoints.registry.url,
     subject: localResources.usersSubject,
-    file: path.join(repoRoot, 'schemas/user-event.avsc'),
+    schema: await readFile(path.join(repoRoot, 'schemas/user-event.avsc'), 'utf8'),
     compatibility: 'BACKWARD',
   });
   report(`schema ${localResources.usersSubject}: id ${schemaId}`);

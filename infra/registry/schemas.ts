@@ -1,18 +1,17 @@
-import { readFile } from 'node:fs/promises';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 
 /** The compatibility levels of the Confluent API. */
 export type Compatibility = 'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FULL' | 'NONE';
 
 /**
- * Sets `subject`'s compatibility, then registers the Avro schema in `file` under it (the registry
+ * Sets `subject`'s compatibility, then registers the Avro schema (its JSON text) under it (the registry
  * returns the existing id when the schema is already there). A schema that breaks compatibility is
  * refused by the registry with a 409, which surfaces here as an error naming the subject.
  */
 export async function registerAvroSchema(options: {
   registryUrl: string;
   subject: string;
-  file: string;
+  schema: string;
   compatibility: Compatibility;
 }): Promise<number> {
   const { registryUrl, subject, compatibility } = options;
@@ -24,12 +23,12 @@ export async function registerAvroSchema(options: {
   if (!response.ok) {
     throw new Error(`the registry refused ${compatibility} for ${subject}: HTTP ${response.status}`);
   }
-  const schema = await readFile(options.file, 'utf8');
+  const { schema } = options;
   const registry = new SchemaRegistry({ host: registryUrl });
   try {
     const { id } = await registry.register({ type: SchemaType.AVRO, schema }, { subject });
     return id;
   } catch (error) {
-    throw new Error(`the registry refused ${options.file} under ${subject}`, { cause: error });
+    throw new Error(`the registry refused the schema under ${subject} (${compatibility})`, { cause: error });
   }
 }

@@ -4,10 +4,10 @@ import { localApiKey } from '../../infra/local/bootstrap.js';
 import { localResources } from '../../infra/local/resources.js';
 import { s3RawStore } from '../../functions/lib/raw-store.js';
 import { awsClients, unique } from '../support/clients.js';
-import { postJson } from '../support/http.js';
+import { postJson } from '../../scripts/http-client.js';
 import { countsForSeed, pipelinePool } from '../support/pipeline-db.js';
 import { clearFaults, injectFault } from '../support/randomuser-faults.js';
-import { startOffline, type Offline } from '../support/offline.js';
+import { startOffline, type Offline } from '../../scripts/offline.js';
 
 /** Ingest over HTTP through `sls offline`: fetch and persist, as Airflow will call them. */
 describe('fetch and persist over HTTP', () => {

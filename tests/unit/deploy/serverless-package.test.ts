@@ -47,8 +47,8 @@ describe('serverless.yml', () => {
     );
   });
 
-  it('packages health, fetch and persist on the Node.js 22 runtime', () => {
-    for (const name of ['health', 'fetch', 'persist']) {
+  it('packages the five functions on the Node.js 22 runtime', () => {
+    for (const name of ['health', 'fetch', 'persist', 'publish', 'sink']) {
       expect(lambda(`user-pipeline-local-${name}`), name).toMatchObject({
         Runtime: 'nodejs22.x',
         Handler: `functions/${name}/handler.handler`,
@@ -56,9 +56,10 @@ describe('serverless.yml', () => {
     }
   });
 
-  it('requires the API key on fetch and persist, and not on health', () => {
+  it('requires the API key on fetch, persist and publish, and not on health', () => {
     const methods = resourcesOf(template, 'AWS::ApiGateway::Method').map(([, r]) => r.Properties);
     expect(methods.filter((m) => m['HttpMethod'] === 'POST').map((m) => m['ApiKeyRequired'])).toEqual([
+      true,
       true,
       true,
     ]);
@@ -66,7 +67,25 @@ describe('serverless.yml', () => {
       [false],
     );
     const paths = resourcesOf(template, 'AWS::ApiGateway::Resource').map(([, r]) => r.Properties['PathPart']);
-    expect(paths.sort()).toEqual(['fetch', 'health', 'persist']);
+    expect(paths.sort()).toEqual(['fetch', 'health', 'persist', 'publish']);
+  });
+
+  it("maps the users topic to sink through a Kafka event-source mapping with the sink's batching and on-failure queue", () => {
+    const mappings = resourcesOf(template, 'AWS::Lambda::EventSourceMapping').map(([, r]) => r.Properties);
+    expect(mappings).toHaveLength(1);
+    expect(mappings[0]).toMatchObject({
+      Topics: ['user-pipeline.users'],
+      BatchSize: 2000,
+      MaximumBatchingWindowInSeconds: 0.5,
+      StartingPosition: 'TRIM_HORIZON',
+      SelfManagedEventSource: { Endpoints: { KafkaBootstrapServers: ['127.0.0.1:9092'] } },
+      SelfManagedKafkaEventSourceConfig: { ConsumerGroupId: 'user-pipeline-local-sink' },
+      DestinationConfig: {
+        OnFailure: {
+          Destination: 'arn:aws:sqs:us-east-1:000000000000:user-pipeline-local-sink-failed-batches',
+        },
+      },
+    });
   });
 
   it('gives each function its own role: fetch may only write the raw zone, persist read it and the DB secret', () => {
@@ -75,6 +94,11 @@ describe('serverless.yml', () => {
     expect(policyOf('user-pipeline-local-persist')).toContain('secretsmanager:GetSecretValue');
     expect(policyOf('user-pipeline-local-persist')).toContain('s3:GetObject');
     expect(policyOf('user-pipeline-local-persist')).not.toContain('s3:PutObject');
+    expect(policyOf('user-pipeline-local-publish')).toContain('secretsmanager:GetSecretValue');
+    expect(policyOf('user-pipeline-local-publish')).not.toMatch(/s3:|sqs:/);
+    expect(policyOf('user-pipeline-local-sink')).toContain('sqs:SendMessage');
+    expect(policyOf('user-pipeline-local-sink')).toContain('user-pipeline-local-sink-dlq');
+    expect(policyOf('user-pipeline-local-sink')).not.toMatch(/s3:|secretsmanager/);
   });
 
   it('gives each function its own environment, with secret names and never secret values', () => {
@@ -89,7 +113,14 @@ describe('serverless.yml', () => {
     expect(env('persist')).toMatchObject({ DB_SECRET_ID: 'user-pipeline/local/postgres' });
     const { superuser, pipeline, registry } = endpoints.postgres;
     const secrets = [superuser.password, pipeline.password, registry.password, 'test-key'];
-    for (const name of ['health', 'fetch', 'persist']) {
+    expect(env('publish')).toMatchObject({
+      DB_SECRET_ID: 'user-pipeline/local/postgres',
+      USERS_TOPIC: 'user-pipeline.users',
+      USERS_SUBJECT: 'user-pipeline.users-value',
+    });
+    expect(env('sink')).toMatchObject({ CASSANDRA_KEYSPACE: 'user_pipeline' });
+    expect(env('sink')).not.toHaveProperty('DB_SECRET_ID');
+    for (const name of ['health', 'fetch', 'persist', 'publish', 'sink']) {
       expect(
         Object.values(env(name)).filter((value) => secrets.includes(String(value))),
         name,

@@ -33,3 +33,28 @@ export function postJson(
     request.end(body);
   });
 }
+
+/** The pipeline's HTTP functions as Airflow calls them, with the API key; a non-200 answer throws. */
+export function pipelineClient(baseUrl: string, apiKey: string) {
+  const call = async (path: string, body: unknown): Promise<Record<string, unknown>> => {
+    const response = await postJson(`${baseUrl}/${path}`, JSON.stringify(body), { 'x-api-key': apiKey });
+    if (response.status !== 200) {
+      throw new Error(`POST /${path} answered ${response.status}: ${JSON.stringify(response.body)}`);
+    }
+    return response.body;
+  };
+  return {
+    fetch: (count: number, seed: string) => call('fetch', { count, seed }),
+    persist: (key: string) => call('persist', { key }),
+    /** Publishes until the outbox is empty; returns how many events that took. */
+    drain: async (): Promise<number> => {
+      let published = 0;
+      for (let remaining = 1; remaining > 0;) {
+        const body = await call('publish', { drain: true });
+        published += Number(body['published']);
+        remaining = Number(body['remaining']);
+      }
+      return published;
+    },
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * The waits of the stream tests: until Cassandra holds a set of users, until the dead-letter queue
+ * holds given records.
+ */
+import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type cassandraDriver from 'cassandra-driver';
+import { localQueueUrl } from '../../infra/local/bootstrap.js';
+import { localResources } from '../../infra/local/resources.js';
+import { waitUntil } from '../../infra/stack/lib/wait.js';
+import type { DeadLetter } from '../../functions/sink/dead-letter.js';
+import { cassandraChecksum } from './stream.js';
+
+/** Waits until Cassandra holds all `keys` (counted with a checksum), and returns that checksum. */
+export async function waitForCassandra(
+  cassandra: cassandraDriver.Client,
+  keys: readonly string[],
+  timeoutMs = 180_000,
+): Promise<{ count: number; checksum: string }> {
+  let last = { count: 0, checksum: '' };
+  await waitUntil(
+    async () => {
+      last = await cassandraChecksum(cassandra, localResources.keyspace, keys);
+      return last.count === keys.length;
+    },
+    { timeoutMs, intervalMs: 1000 },
+  );
+  return last;
+}
+
+/** Receives from the local dead-letter queue until `wanted` letters matched `keep` or the timeout. */
+export async function receiveDeadLetters(
+  sqs: SQSClient,
+  keep: (letter: DeadLetter) => boolean,
+  wanted: number,
+  timeoutMs = 60_000,
+): Promise<DeadLetter[]> {
+  const found: DeadLetter[] = [];
+  const deadline = Date.now() + timeoutMs;
+  while (found.length < wanted && Date.now() < deadline) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: localQueueUrl(localResources.deadLetterQueue),
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+      }),
+    );
+    found.push(...Messages.map((m) => JSON.parse(m.Body ?? '{}') as DeadLetter).filter(keep));
+  }
+  return found;
+}

@@ -1,0 +1,70 @@
+import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { deadLetterOf, sendDeadLetters } from '../../functions/sink/dead-letter.js';
+import { listDeadLetters, replayDeadLetters } from '../../scripts/dlq.js';
+import { kafkaRecord } from '../fixtures/kafka-events.js';
+import { awsClients, createTopic, kafkaClient, unique } from '../support/clients.js';
+import { readTopicFrom, topicEnds } from '../support/stream.js';
+
+describe('the dead-letter queue tool (npm run dlq)', () => {
+  const { sqs } = awsClients();
+  const kafka = kafkaClient('dlq-itest');
+
+  afterAll(() => {
+    sqs.destroy();
+  });
+
+  it('lists letters by reason, and replays the chosen ones to the topic byte for byte, keeping the rest', async () => {
+    const { QueueUrl = '' } = await sqs.send(new CreateQueueCommand({ QueueName: unique('dlq-tool') }));
+    const topic = unique('dlq-replay');
+    await createTopic(kafka, topic, 2);
+    const failedAt = new Date();
+    const letter = (
+      key: string,
+      value: Buffer,
+      offset: number,
+      reason: string,
+      headers: Record<string, number[]>[] = [],
+    ) => deadLetterOf(kafkaRecord({ key, value, offset, headers }), reason, failedAt);
+    await sendDeadLetters(sqs, QueueUrl, [
+      letter('k1', Buffer.from([0, 0, 0, 0, 42, 1, 2, 3]), 1, 'unknown schema id 42', [
+        { 'event-id': [-61, -85] },
+      ]),
+      letter('k2', Buffer.from([0, 0, 0, 0, 42, 4, 5]), 2, 'unknown schema id 42'),
+      letter('k3', Buffer.from('garbage'), 3, 'undecodable: not in the Confluent wire format'),
+    ]);
+
+    expect(await listDeadLetters(sqs, QueueUrl)).toEqual(
+      new Map([
+        ['unknown schema id 42', 2],
+        ['undecodable: not in the Confluent wire format', 1],
+      ]),
+    );
+
+    const from = await topicEnds(kafka, topic);
+    const result = await replayDeadLetters({
+      sqs,
+      queueUrl: QueueUrl,
+      kafka,
+      topic,
+      reasonFilter: 'unknown schema id',
+    });
+    expect(result).toEqual({ replayed: 2, kept: 1 });
+    const replayed = await readTopicFrom(kafka, topic, from, () => true, 2);
+    const byKey = new Map(replayed.map((m) => [String(m.key), m]));
+    expect([...(byKey.get('k1')?.value ?? [])]).toEqual([0, 0, 0, 0, 42, 1, 2, 3]);
+    expect([...(byKey.get('k1')?.headers?.['event-id'] as Buffer)]).toEqual([0xc3, 0xab]);
+    expect([...(byKey.get('k2')?.value ?? [])]).toEqual([0, 0, 0, 0, 42, 4, 5]);
+
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    expect(
+      Number(Attributes?.ApproximateNumberOfMessages) +
+        Number(Attributes?.ApproximateNumberOfMessagesNotVisible),
+    ).toBe(1);
+  });
+});

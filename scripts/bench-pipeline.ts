@@ -8,13 +8,24 @@
  */
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import cassandraDriver from 'cassandra-driver';
-import { CompressionTypes, Kafka, logLevel, type Admin, type Message } from 'kafkajs';
-import { readFileSync } from 'node:fs';
+import { CompressionTypes, type Admin, type Kafka, type KafkaMessage, type Message } from 'kafkajs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { buildEvent, toLambdaRecord } from '../plugins/serverless-offline-kafka/event-builder.ts';
+import { repoRoot, stackHome } from '../infra/stack/lib/paths.js';
 import pg from 'pg';
 import { UserEvent } from '../functions/lib/user-event.js';
 import { UPSERT_USER, upsertParams } from '../functions/sink/user-table.js';
 import { consumerLag, ensureTopic } from '../infra/kafka/topics.js';
-import { bootstrapLocalPipeline, localApiKey, localDatabaseUrl } from '../infra/local/bootstrap.js';
+import {
+  bootstrapLocalPipeline,
+  localApiKey,
+  localDatabaseUrl,
+  localQueueUrl,
+} from '../infra/local/bootstrap.js';
+import { localCassandra, localKafka } from '../infra/local/clients.js';
 import { localResources } from '../infra/local/resources.js';
 import { endpoints } from '../infra/stack/endpoints.js';
 import { waitUntil } from '../infra/stack/lib/wait.js';
@@ -22,10 +33,13 @@ import { down, status, up } from '../infra/stack/stack.js';
 import { say, writeResults } from './bench-lib.js';
 import { pipelineClient } from './http-client.js';
 import { startOffline } from './offline.js';
+import { sunkAtOf } from './pipeline-stores.js';
 
 const USERS = Number(process.argv[2] ?? '100000');
 const ROUNDS = Number(process.argv[3] ?? '10');
 const ROUND_USERS = 1000;
+/** The V8 heap limit publish and sink run under in the memory phase (see there). */
+const FUNCTION_HEAP_MB = 200;
 const SINK_GROUP = 'user-pipeline-local-sink';
 const topic = localResources.usersTopic;
 
@@ -36,7 +50,7 @@ async function timed<T>(task: () => Promise<T>): Promise<{ ms: number; value: T 
   return { ms: performance.now() - started, value };
 }
 const percentile = (sorted: readonly number[], p: number): number =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+  Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0);
 
 /** Waits until the sink's consumer group has committed everything in the topic. */
 async function waitForSink(admin: Admin, timeoutMs: number): Promise<void> {
@@ -58,24 +72,6 @@ async function commitTimes(pool: pg.Pool, seeds: string[]): Promise<Map<string, 
   return new Map(rows.map((r) => [r.user_key, Number(r.committed)]));
 }
 
-/** When the sink wrote each user (sunk_at), read back in chunks of 100 keys, 8 queries in flight. */
-async function sunkTimes(cassandra: cassandraDriver.Client, keys: string[]): Promise<Map<string, number>> {
-  const sunk = new Map<string, number>();
-  const chunks: string[][] = [];
-  for (let i = 0; i < keys.length; i += 100) chunks.push(keys.slice(i, i + 100));
-  let next = 0;
-  const query = `SELECT user_key, sunk_at FROM ${localResources.keyspace}.users WHERE user_key IN ?`;
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      for (let chunk = chunks[next++]; chunk !== undefined; chunk = chunks[next++]) {
-        const result = await cassandra.execute(query, [chunk], { prepare: true });
-        for (const row of result.rows) sunk.set(String(row['user_key']), (row['sunk_at'] as Date).getTime());
-      }
-    }),
-  );
-  return sunk;
-}
-
 /** Freshness of each user: from its PostgreSQL commit to its write in Cassandra, in ms, sorted. */
 function freshness(committed: Map<string, number>, sunk: Map<string, number>): number[] {
   const missing = [...committed.keys()].filter((key) => !sunk.has(key));
@@ -84,9 +80,13 @@ function freshness(committed: Map<string, number>, sunk: Map<string, number>): n
 }
 
 /** The records publish sent for these users, read back from the topic (key and Avro value). */
-async function publishedMessages(kafka: Kafka, from: Map<number, string>, count: number): Promise<Message[]> {
+async function publishedMessages(
+  kafka: Kafka,
+  from: Map<number, string>,
+  count: number,
+): Promise<(KafkaMessage & { partition: number })[]> {
   const consumer = kafka.consumer({ groupId: `bench-reader-${Date.now()}` });
-  const messages: Message[] = [];
+  const messages: (KafkaMessage & { partition: number })[] = [];
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -98,7 +98,7 @@ async function publishedMessages(kafka: Kafka, from: Map<number, string>, count:
     await consumer.run({
       autoCommit: false,
       eachBatch: ({ batch }) => {
-        for (const m of batch.messages) messages.push({ key: m.key, value: m.value });
+        for (const m of batch.messages) messages.push({ ...m, partition: batch.partition });
         if (messages.length >= count) done();
         return Promise.resolve();
       },
@@ -166,6 +166,84 @@ async function rawCassandraRate(cassandra: cassandraDriver.Client, events: UserE
   return rate(events.length, ms);
 }
 
+/** The local stage's environment of each function (serverless.yml, `params.local`). */
+const common = {
+  STAGE: 'local',
+  AWS_ENDPOINT_URL: endpoints.aws.endpoint,
+  AWS_REGION: endpoints.aws.region,
+  AWS_ACCESS_KEY_ID: endpoints.aws.credentials.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: endpoints.aws.credentials.secretAccessKey,
+  POWERTOOLS_LOG_LEVEL: 'WARN',
+};
+const database = { DB_SECRET_ID: localResources.dbSecretId, DB_SSL: 'false' };
+const environments: Record<string, Record<string, string>> = {
+  fetch: {
+    RAW_BUCKET: localResources.rawBucket,
+    RANDOMUSER_BASE_URL: endpoints.randomuser.url,
+    FETCH_RATE_LIMIT_USERS: '100000000',
+    FETCH_CONCURRENCY: '4',
+    FETCH_MAX_COUNT: '100000',
+  },
+  persist: { RAW_BUCKET: localResources.rawBucket, ...database },
+  publish: {
+    ...database,
+    DB_POOL_MAX: '2',
+    KAFKA_BROKERS: endpoints.kafka.brokers.join(','),
+    USERS_TOPIC: localResources.usersTopic,
+    USERS_SUBJECT: localResources.usersSubject,
+    SCHEMA_REGISTRY_URL: endpoints.registry.url,
+  },
+  sink: {
+    SCHEMA_REGISTRY_URL: endpoints.registry.url,
+    CASSANDRA_CONTACT_POINTS: endpoints.cassandra.contactPoints.join(','),
+    CASSANDRA_LOCAL_DC: endpoints.cassandra.localDataCenter,
+    CASSANDRA_KEYSPACE: localResources.keyspace,
+    DEAD_LETTER_QUEUE_URL: localQueueUrl(localResources.deadLetterQueue),
+  },
+};
+
+const HostResult = z.object({
+  peakRssMb: z.number(),
+  ms: z.number(),
+  result: z.record(z.string(), z.unknown()),
+});
+
+/**
+ * Runs one function's bundle (built by `sls offline`, as Lambda runs it) in a process of its own on
+ * plain Node (scripts/function-host.mjs), with the local stage's environment, and returns its peak RSS.
+ */
+function hosted(name: string, input: string, heapMb?: number): z.infer<typeof HostResult> {
+  const bundle = path.join(repoRoot, '.esbuild/.build/functions', name, 'handler.mjs');
+  const heap = heapMb === undefined ? [] : [`--max-old-space-size=${heapMb}`];
+  const result = spawnSync(process.execPath, [...heap, 'scripts/function-host.mjs', bundle, name, input], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    env: { PATH: process.env['PATH'], ...common, ...environments[name] },
+  });
+  const last = result.stdout.trim().split('\n').at(-1) ?? '';
+  if (result.status !== 0 || !last.startsWith('{')) {
+    throw new Error(
+      `function-host ${name} failed:\n${result.stdout.slice(-2000)}${result.stderr.slice(-2000)}`,
+    );
+  }
+  return HostResult.parse(JSON.parse(last));
+}
+
+/** The sink's events for `messages`, as the trigger builds them (2000 records each), one JSON per line. */
+function writeSinkEvents(messages: readonly (KafkaMessage & { partition: number })[], file: string): void {
+  const lines: string[] = [];
+  for (let i = 0; i < messages.length; i += 2000) {
+    const records = messages.slice(i, i + 2000).map((m) => toLambdaRecord(topic, m.partition, m));
+    lines.push(
+      JSON.stringify(
+        buildEvent({ kind: 'kafka', bootstrapServers: endpoints.kafka.brokers.join(',') }, records),
+      ),
+    );
+  }
+  writeFileSync(file, `${lines.join('\n')}\n`);
+}
+
 /** Peak resident memory (VmHWM) of a process, in MB. */
 const peakRssMb = (pid: number): number => {
   const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -176,18 +254,11 @@ async function main(): Promise<void> {
   const wasUp = (await status()).every((s) => s.pid !== undefined);
   await up();
   await bootstrapLocalPipeline();
-  const kafka = new Kafka({
-    clientId: 'bench',
-    brokers: [...endpoints.kafka.brokers],
-    logLevel: logLevel.ERROR,
-  });
+  const kafka = localKafka('bench');
   const admin = kafka.admin();
   await admin.connect();
   const pool = new pg.Pool({ connectionString: localDatabaseUrl, max: 2 });
-  const cassandra = new cassandraDriver.Client({
-    contactPoints: [...endpoints.cassandra.contactPoints],
-    localDataCenter: endpoints.cassandra.localDataCenter,
-  });
+  const cassandra = localCassandra();
   await cassandra.connect();
   const offline = await startOffline({ http: 3040, lambda: 3042 });
   try {
@@ -206,7 +277,7 @@ async function main(): Promise<void> {
     const published = await timed(() => api.drain());
     await waitForSink(admin, 30 * 60_000);
     const committed = await commitTimes(pool, [seed]);
-    const sunk = await sunkTimes(cassandra, [...committed.keys()]);
+    const sunk = await sunkAtOf(cassandra, [...committed.keys()]);
     const bulk = freshness(committed, sunk);
     const sunkAt = [...sunk.values()];
     const firstSunk = Math.min(...sunkAt);
@@ -223,18 +294,40 @@ async function main(): Promise<void> {
       await waitForSink(admin, 120_000);
     }
     const steadyCommitted = await commitTimes(pool, roundSeeds);
-    const steady = freshness(steadyCommitted, await sunkTimes(cassandra, [...steadyCommitted.keys()]));
+    const steady = freshness(steadyCommitted, await sunkAtOf(cassandra, [...steadyCommitted.keys()]));
     const peakMb = peakRssMb(offline.pid);
 
     say('raw rates of the same records');
     const messages = await publishedMessages(kafka, from, USERS);
     const registry = new SchemaRegistry({ host: endpoints.registry.url });
     const events = await Promise.all(
-      messages.map(async (m) => UserEvent.parse(await registry.decode(m.value as Buffer))),
+      messages.map(async (m) => UserEvent.parse(await registry.decode(m.value ?? Buffer.alloc(0)))),
     );
-    const produceNone = await rawProduceRate(kafka, admin, messages, CompressionTypes.None);
-    const produceGzip = await rawProduceRate(kafka, admin, messages, CompressionTypes.GZIP);
+    // The same keys and values in the order publish sent them (a consumer reads them partition by
+    // partition; 2000 of one partition in one send would exceed the broker's 1 MB batch limit).
+    const produced = [...messages]
+      .sort((a, b) => Number(a.timestamp) - Number(b.timestamp) || a.partition - b.partition)
+      .map(({ key, value }) => ({ key, value }));
+    const produceNone = await rawProduceRate(kafka, admin, produced, CompressionTypes.None);
+    const produceGzip = await rawProduceRate(kafka, admin, produced, CompressionTypes.GZIP);
     const cassandraRaw = await rawCassandraRate(cassandra, events);
+
+    say('peak memory of each function, each in a process of its own, on the same volume');
+    // The bundles `sls offline` built stay in .esbuild after it stops.
+    await offline.stop();
+    const memorySeed = `${seed}-memory`;
+    const sinkEvents = path.join(stackHome, 'bench', 'sink-events.jsonl');
+    mkdirSync(path.dirname(sinkEvents), { recursive: true });
+    writeSinkEvents(messages, sinkEvents);
+    const fetchHost = hosted('fetch', `${USERS}:${memorySeed}`);
+    const functionPeakRssMb = {
+      fetch: fetchHost.peakRssMb,
+      persist: hosted('persist', String(fetchHost.result['key'])).peakRssMb,
+      // V8 grows its heap lazily up to a limit set from the machine's memory; Lambda's is set from
+      // the function's. A 200 MB heap is what a 300 MB budget leaves: run publish and sink within it.
+      publish: hosted('publish', '', FUNCTION_HEAP_MB).peakRssMb,
+      sink: hosted('sink', sinkEvents, FUNCTION_HEAP_MB).peakRssMb,
+    };
 
     const sinkRate = rate(USERS, lastSunk - firstSunk);
     const figures = {
@@ -246,6 +339,7 @@ async function main(): Promise<void> {
       freshnessBulk: { p50: percentile(bulk, 50), p99: percentile(bulk, 99) },
       freshnessSteady: { p50: percentile(steady, 50), p99: percentile(steady, 99) },
       peakRssMb: peakMb,
+      functionPeakRssMb,
       rawProduceNone: produceNone,
       rawProduceGzip: produceGzip,
       rawCassandra: cassandraRaw,
@@ -279,11 +373,18 @@ async function main(): Promise<void> {
         'p99 < 2000 ms',
         `${ROUNDS} × ${ROUND_USERS} users, published at once`,
       ],
+      ...Object.entries(functionPeakRssMb).map(([name, mb]) => [
+        `peak RSS, ${name}`,
+        `${mb} MB`,
+        '< 300 MB',
+        `its bundle alone on plain Node, ${name === 'sink' ? `events of 2000 records` : `${USERS} users`}` +
+          (name === 'publish' || name === 'sink' ? `, heap limit ${FUNCTION_HEAP_MB} MB` : ', no heap limit'),
+      ]),
       [
         'peak RSS, sls offline',
         `${figures.peakRssMb} MB`,
-        '< 300 MB',
-        'all functions (worker threads) + the Kafka trigger',
+        '-',
+        'the framework, all five functions (worker threads) and the Kafka trigger',
       ],
       ['raw Kafka produce, none', `${figures.rawProduceNone} msg/s`, '-', 'the same records, 2000 per send'],
       ['raw Kafka produce, gzip', `${figures.rawProduceGzip} msg/s`, '-', 'the same, gzip'],

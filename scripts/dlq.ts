@@ -18,6 +18,7 @@ import {
 import { Kafka, logLevel, type IHeaders, type Message } from 'kafkajs';
 import { z } from 'zod';
 import { localQueueUrl } from '../infra/local/bootstrap.js';
+import { localAwsConfig } from '../infra/local/clients.js';
 import { localResources } from '../infra/local/resources.js';
 import { endpoints } from '../infra/stack/endpoints.js';
 
@@ -186,15 +187,7 @@ async function main(): Promise<void> {
   const command = positionals[0];
   const queueUrl = values['queue-url'] ?? localQueueUrl(localResources.deadLetterQueue);
   const local = values['queue-url'] === undefined;
-  const sqs = new SQSClient(
-    local
-      ? {
-          endpoint: endpoints.aws.endpoint,
-          region: endpoints.aws.region,
-          credentials: endpoints.aws.credentials,
-        }
-      : {},
-  );
+  const sqs = new SQSClient(local ? localAwsConfig : {});
   try {
     if (command === 'list') {
       const counts = await listDeadLetters(sqs, queueUrl);

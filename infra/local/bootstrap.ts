@@ -10,10 +10,9 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
-import cassandraDriver from 'cassandra-driver';
-import { Kafka, logLevel } from 'kafkajs';
 import { runner } from 'node-pg-migrate';
 import { migrateCassandra } from '../cassandra/migrate.js';
+import { localAwsConfig, localCassandra, localKafka } from './clients.js';
 import { ensureTopic } from '../kafka/topics.js';
 import { registerAvroSchema } from '../registry/schemas.js';
 import { endpoints } from '../stack/endpoints.js';
@@ -63,8 +62,8 @@ export async function bootstrapLocalPipeline(
   report: (line: string) => void = () => undefined,
 ): Promise<void> {
   await migrate(localDatabaseUrl, report);
-  const s3 = new S3Client({ ...aws, forcePathStyle: true });
-  const secrets = new SecretsManagerClient(aws);
+  const s3 = new S3Client({ ...localAwsConfig, forcePathStyle: true });
+  const secrets = new SecretsManagerClient(localAwsConfig);
   try {
     try {
       await s3.send(new HeadBucketCommand({ Bucket: localResources.rawBucket }));
@@ -96,12 +95,6 @@ export async function bootstrapLocalPipeline(
   await localApiKey();
 }
 
-const aws = {
-  endpoint: endpoints.aws.endpoint,
-  region: endpoints.aws.region,
-  credentials: endpoints.aws.credentials,
-};
-
 /** The SQS queue URL the emulator gives a queue name (path style, as the stack configures it). */
 export const localQueueUrl = (name: string): string => `${endpoints.aws.endpoint}/000000000000/${name}`;
 
@@ -110,12 +103,7 @@ export const localQueueUrl = (name: string): string => `${endpoints.aws.endpoint
  * compatibility, the dead-letter and failed-batch queues, and the Cassandra keyspace and tables.
  */
 async function bootstrapStream(report: (line: string) => void): Promise<void> {
-  const kafka = new Kafka({
-    clientId: 'bootstrap',
-    brokers: [...endpoints.kafka.brokers],
-    logLevel: logLevel.ERROR,
-  });
-  const admin = kafka.admin();
+  const admin = localKafka('bootstrap').admin();
   await admin.connect();
   try {
     await ensureTopic(admin, localResources.usersTopic, usersTopicPartitions(), report);
@@ -129,7 +117,7 @@ async function bootstrapStream(report: (line: string) => void): Promise<void> {
     compatibility: 'BACKWARD',
   });
   report(`schema ${localResources.usersSubject}: id ${schemaId}`);
-  const sqs = new SQSClient(aws);
+  const sqs = new SQSClient(localAwsConfig);
   try {
     for (const queue of [localResources.deadLetterQueue, localResources.failedBatchesQueue]) {
       await sqs.send(new CreateQueueCommand({ QueueName: queue }));
@@ -137,10 +125,7 @@ async function bootstrapStream(report: (line: string) => void): Promise<void> {
   } finally {
     sqs.destroy();
   }
-  const cassandra = new cassandraDriver.Client({
-    contactPoints: [...endpoints.cassandra.contactPoints],
-    localDataCenter: endpoints.cassandra.localDataCenter,
-  });
+  const cassandra = localCassandra();
   try {
     await cassandra.connect();
     await migrateCassandra({

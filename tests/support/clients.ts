@@ -6,9 +6,9 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import cassandraDriver from 'cassandra-driver';
-import { Kafka, logLevel } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import pg from 'pg';
+import { localAwsConfig, localCassandra, localKafka } from '../../infra/local/clients.js';
 import { endpoints } from '../../infra/stack/endpoints.js';
 
 export const pipelineDb = (): pg.Client =>
@@ -18,20 +18,11 @@ export const pipelineDb = (): pg.Client =>
     ...endpoints.postgres.pipeline,
   });
 
-export const kafkaClient = (clientId: string): Kafka =>
-  new Kafka({ clientId, brokers: [...endpoints.kafka.brokers], logLevel: logLevel.ERROR });
+export const kafkaClient = localKafka;
 
-export const cassandraClient = (): cassandraDriver.Client =>
-  new cassandraDriver.Client({
-    contactPoints: [...endpoints.cassandra.contactPoints],
-    localDataCenter: endpoints.cassandra.localDataCenter,
-  });
+export const cassandraClient = localCassandra;
 
-const awsConfig = {
-  endpoint: endpoints.aws.endpoint,
-  region: endpoints.aws.region,
-  credentials: endpoints.aws.credentials,
-};
+const awsConfig = localAwsConfig;
 
 export const awsClients = () => ({
   s3: new S3Client({ ...awsConfig, forcePathStyle: true }),

@@ -93,10 +93,16 @@ async function bringUp(service: StackService, report: Reporter): Promise<void> {
   } else {
     say(`process ${running} is up but not healthy yet: waiting`);
   }
+  // Gone on two checks in a row, a second apart: a process caught in the middle of its start once
+  // failed the ownership check (a cold CI run, right after spawn) while it went on to start fine.
+  let missing = 0;
   const result = await waitUntil(() => service.isHealthy(), {
     timeoutMs: service.startTimeoutMs,
     intervalMs: 1000,
-    stopEarly: async () => ((await service.pid()) === undefined ? 'its process exited' : undefined),
+    stopEarly: async () => {
+      missing = (await service.pid()) === undefined ? missing + 1 : 0;
+      return missing >= 2 ? 'its process exited' : undefined;
+    },
   });
   if (!result.ok) {
     const log = service.logFiles[0] ?? '';

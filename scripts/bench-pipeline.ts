@@ -2,8 +2,9 @@
  * Whole-flow benchmark (`npm run bench [users] [freshness rounds]`): fetch → persist → publish over
  * HTTP through `sls offline`, with the project's Kafka trigger running sink into Cassandra, at 100,000
  * users by default. Prints rows/s per stage, end-to-end users/s, freshness (PostgreSQL commit → row
- * written in Cassandra) p50/p99, and the peak RSS of the process hosting the functions, next to the
- * raw Kafka produce and raw Cassandra write rates of the same records, measured in the same run.
+ * written in Cassandra) p50/p99, the peak RSS of each function in a process of its own and of `sls
+ * offline`, next to the raw Kafka produce and raw Cassandra write rates of the same records, all
+ * measured in the same run.
  * Writes .local/bench/pipeline.json. Brings the stack up if it is down, and down again if it was.
  */
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
@@ -40,7 +41,8 @@ const ROUNDS = Number(process.argv[3] ?? '10');
 const ROUND_USERS = 1000;
 /** The V8 heap limit publish and sink run under in the memory phase (see there). */
 const FUNCTION_HEAP_MB = 200;
-const SINK_GROUP = 'user-pipeline-local-sink';
+/** Where the memory phase's publish sends, away from the sink's topic. */
+const MEMORY_TOPIC = 'bench.function-host';
 const topic = localResources.usersTopic;
 
 const rate = (count: number, ms: number): number => Math.round(count / (ms / 1000));
@@ -54,10 +56,13 @@ const percentile = (sorted: readonly number[], p: number): number =>
 
 /** Waits until the sink's consumer group has committed everything in the topic. */
 async function waitForSink(admin: Admin, timeoutMs: number): Promise<void> {
-  const caughtUp = await waitUntil(async () => (await consumerLag(admin, SINK_GROUP, topic)) === 0, {
-    timeoutMs,
-    intervalMs: 250,
-  });
+  const caughtUp = await waitUntil(
+    async () => (await consumerLag(admin, localResources.sinkConsumerGroup, topic)) === 0,
+    {
+      timeoutMs,
+      intervalMs: 250,
+    },
+  );
   if (!caughtUp.ok)
     throw new Error(`the sink did not catch up within ${timeoutMs / 1000} s (${caughtUp.reason})`);
 }
@@ -212,14 +217,19 @@ const HostResult = z.object({
  * Runs one function's bundle (built by `sls offline`, as Lambda runs it) in a process of its own on
  * plain Node (scripts/function-host.mjs), with the local stage's environment, and returns its peak RSS.
  */
-function hosted(name: string, input: string, heapMb?: number): z.infer<typeof HostResult> {
+function hosted(
+  name: string,
+  input: string,
+  heapMb?: number,
+  overrides: Record<string, string> = {},
+): z.infer<typeof HostResult> {
   const bundle = path.join(repoRoot, '.esbuild/.build/functions', name, 'handler.mjs');
   const heap = heapMb === undefined ? [] : [`--max-old-space-size=${heapMb}`];
   const result = spawnSync(process.execPath, [...heap, 'scripts/function-host.mjs', bundle, name, input], {
     cwd: repoRoot,
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
-    env: { PATH: process.env['PATH'], ...common, ...environments[name] },
+    env: { PATH: process.env['PATH'], ...common, ...environments[name], ...overrides },
   });
   const last = result.stdout.trim().split('\n').at(-1) ?? '';
   if (result.status !== 0 || !last.startsWith('{')) {
@@ -316,6 +326,7 @@ async function main(): Promise<void> {
     // The bundles `sls offline` built stay in .esbuild after it stops.
     await offline.stop();
     const memorySeed = `${seed}-memory`;
+    await ensureTopic(admin, MEMORY_TOPIC, 6, () => undefined);
     const sinkEvents = path.join(stackHome, 'bench', 'sink-events.jsonl');
     mkdirSync(path.dirname(sinkEvents), { recursive: true });
     writeSinkEvents(messages, sinkEvents);
@@ -325,7 +336,8 @@ async function main(): Promise<void> {
       persist: hosted('persist', String(fetchHost.result['key'])).peakRssMb,
       // V8 grows its heap lazily up to a limit set from the machine's memory; Lambda's is set from
       // the function's. A 200 MB heap is what a 300 MB budget leaves: run publish and sink within it.
-      publish: hosted('publish', '', FUNCTION_HEAP_MB).peakRssMb,
+      // To a topic of its own: these 100,000 events must not become a backlog for the next sink.
+      publish: hosted('publish', '', FUNCTION_HEAP_MB, { USERS_TOPIC: MEMORY_TOPIC }).peakRssMb,
       sink: hosted('sink', sinkEvents, FUNCTION_HEAP_MB).peakRssMb,
     };
 

@@ -69,6 +69,14 @@ async function receiveAll(
       received.push({ message, letter: parsed.success ? parsed.data : undefined });
     }
   }
+  // A receive brings up to ten: give back what is over the limit.
+  if (received.length > limit) {
+    await release(
+      sqs,
+      queueUrl,
+      received.splice(limit).map((r) => r.message),
+    );
+  }
   return received;
 }
 
@@ -104,7 +112,8 @@ export function messageOf(letter: DeadLetterBody): Message {
 
 /** Counts the queue's letters by reason, leaving them in the queue. */
 export async function listDeadLetters(sqs: SQSClient, queueUrl: string): Promise<Map<string, number>> {
-  const received = await receiveAll(sqs, queueUrl, 30, Number.POSITIVE_INFINITY);
+  // Invisible long enough for a large queue to be read through once, then released at once.
+  const received = await receiveAll(sqs, queueUrl, 300, Number.POSITIVE_INFINITY);
   await release(
     sqs,
     queueUrl,
@@ -157,7 +166,7 @@ export async function replayDeadLetters(options: {
           messages: letter === undefined ? [] : [messageOf(letter)],
         })),
       });
-      await sqs.send(
+      const deleted = await sqs.send(
         new DeleteMessageBatchCommand({
           QueueUrl: queueUrl,
           Entries: slice.map((r, index) => ({
@@ -166,6 +175,11 @@ export async function replayDeadLetters(options: {
           })),
         }),
       );
+      if ((deleted.Failed?.length ?? 0) > 0) {
+        throw new Error(
+          `replayed, but could not delete ${deleted.Failed?.length ?? 0} letters: they will come back`,
+        );
+      }
     }
   } finally {
     await producer.disconnect();

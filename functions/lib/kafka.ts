@@ -53,6 +53,16 @@ export function kafkaProducer(settings: KafkaSettings): Promise<Producer> {
   return producer;
 }
 
+/**
+ * Drops the producer after a failed send: the idempotent producer's sequence numbers may no longer
+ * match what the broker wrote, so the next call starts with a new producer id.
+ */
+export async function discardKafkaProducer(): Promise<void> {
+  const current = producer;
+  producer = undefined;
+  await current?.then((p) => p.disconnect()).catch(() => undefined);
+}
+
 /** The producer's compression codec for a setting (kafkajs ships GZIP; none is the other choice). */
 export const compressionOf = (setting: 'none' | 'gzip'): CompressionTypes =>
   setting === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;

@@ -1,7 +1,7 @@
 import { loadSettings, PublishSettings } from '../lib/config.js';
 import { dbPool } from '../lib/db.js';
 import { httpHandler } from '../lib/http.js';
-import { compressionOf, kafkaProducer } from '../lib/kafka.js';
+import { compressionOf, discardKafkaProducer, kafkaProducer } from '../lib/kafka.js';
 import { latestEncoder, schemaRegistry } from '../lib/schema-registry.js';
 import { relayOutbox, PublishRequest, type OutboxRelayDeps } from './outbox-relay.js';
 
@@ -31,7 +31,12 @@ export const handler = httpHandler(PublishRequest, async (request, context) => {
     connect: () => pool.connect(),
     encode,
     send: async (messages) => {
-      await producer.send({ topic: settings.USERS_TOPIC, acks: -1, compression, messages });
+      try {
+        await producer.send({ topic: settings.USERS_TOPIC, acks: -1, compression, messages });
+      } catch (error) {
+        await discardKafkaProducer();
+        throw error;
+      }
     },
     chunkSize: settings.PUBLISH_CHUNK_SIZE,
     maxEvents: settings.PUBLISH_MAX_EVENTS,

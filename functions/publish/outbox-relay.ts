@@ -128,6 +128,8 @@ export async function relayOutbox(request: PublishRequest, deps: OutboxRelayDeps
         if (sent < size) exhausted = true;
       }
     } catch (error) {
+      // The other workers stop claiming too: the call fails, and what is unmarked is sent next time.
+      exhausted = true;
       broken = error instanceof Error ? error : new Error(String(error));
       throw error;
     } finally {
@@ -135,7 +137,9 @@ export async function relayOutbox(request: PublishRequest, deps: OutboxRelayDeps
     }
   };
 
-  await Promise.all(Array.from({ length: deps.workers }, worker));
+  const outcomes = await Promise.allSettled(Array.from({ length: deps.workers }, worker));
+  const failed = outcomes.find((o) => o.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
   const remaining = await countRemaining(deps);
   logger.info('outbox relayed', { published, remaining });
   return { published, remaining };

@@ -19,7 +19,7 @@ export interface DeadLetter {
 }
 
 /** SQS's message size limit, less room for the JSON around the record. */
-const MAX_BODY_BYTES = 250 * 1024;
+const MAX_BODY_BYTES = 240 * 1024;
 
 /** The dead letter of a poison record. */
 export function deadLetterOf(record: KafkaRecord, reason: string, failedAt: Date): DeadLetter {
@@ -38,8 +38,30 @@ export function deadLetterOf(record: KafkaRecord, reason: string, failedAt: Date
   return { ...letter, value: null, valueOmittedBytes: Buffer.from(record.value ?? '', 'base64').length };
 }
 
+/** SQS's limit on a whole SendMessageBatch request (the sum of its bodies), less attribute room. */
+const MAX_BATCH_BYTES = 250 * 1024;
+
+/** Dead letters in groups SQS accepts in one request: at most ten, at most 250 KiB together. */
+export function sqsBatches(letters: readonly DeadLetter[]): DeadLetter[][] {
+  const batches: DeadLetter[][] = [];
+  let current: DeadLetter[] = [];
+  let bytes = 0;
+  for (const letter of letters) {
+    const size = Buffer.byteLength(JSON.stringify(letter)) + 1024;
+    if (current.length > 0 && (current.length === 10 || bytes + size > MAX_BATCH_BYTES)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(letter);
+    bytes += size;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
 /**
- * Sends dead letters to the SQS queue, ten per request (SQS's batch limit). Every entry must be
+ * Sends dead letters to the SQS queue, in requests SQS accepts (ten letters, 256 KiB at most). Every entry must be
  * accepted: otherwise a TransientError makes the whole Kafka batch retry (its writes are idempotent;
  * the letters that did arrive may then arrive twice, which a replay tolerates: it upserts).
  */
@@ -48,8 +70,7 @@ export async function sendDeadLetters(
   queueUrl: string,
   letters: readonly DeadLetter[],
 ): Promise<void> {
-  for (let start = 0; start < letters.length; start += 10) {
-    const chunk = letters.slice(start, start + 10);
+  for (const chunk of sqsBatches(letters)) {
     let failed: number;
     try {
       const result = await sqs.send(

@@ -20,6 +20,8 @@ export const localResources = {
   deadLetterQueue: 'user-pipeline-local-sink-dlq',
   /** Batches the Kafka trigger gave up on after its retries (the event-source mapping's on-failure destination). */
   failedBatchesQueue: 'user-pipeline-local-sink-failed-batches',
+  /** The consumer group of the sink's Kafka trigger (serverless.yml, consumerGroupId). */
+  sinkConsumerGroup: 'user-pipeline-local-sink',
   /** The Cassandra keyspace the sink writes to. */
   keyspace: 'user_pipeline',
 } as const;

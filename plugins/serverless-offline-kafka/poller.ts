@@ -110,7 +110,8 @@ export class KafkaPoller {
     const m = this.#mapping;
     const admin = this.#kafka.admin();
     this.#admin = admin;
-    await admin.connect();
+    await this.#waitForBroker(admin);
+    if (this.#isStopping()) return;
     const partitions = await this.#waitForTopic(admin);
     if (this.#isStopping()) return;
     await this.#fixStartingPosition(admin);
@@ -147,6 +148,26 @@ export class KafkaPoller {
       `${m.label}: ${m.functionName} ← ${m.topic} (group ${m.consumerGroupId}, ` +
         `${m.startingPosition}, batch ${m.batchSize}, window ${m.maximumBatchingWindowMs} ms)`,
     );
+  }
+
+  /** Connects, waiting for a broker that is not up yet (a stack that starts late) instead of failing. */
+  async #waitForBroker(admin: Admin): Promise<void> {
+    let warned = false;
+    while (!this.#isStopping()) {
+      try {
+        await admin.connect();
+        return;
+      } catch (error) {
+        if (!warned) {
+          this.#log.warning(
+            `${this.#mapping.label}: no broker at ${this.#mapping.brokers.join(',')} ` +
+              `(${error instanceof Error ? error.message : String(error)}); waiting for one`,
+          );
+          warned = true;
+        }
+        await sleep(this.#topicRetryMs, undefined, { signal: this.#abort.signal }).catch(() => undefined);
+      }
+    }
   }
 
   /** The topic's partition count, once it exists. */

@@ -7,7 +7,7 @@ import { waitUntil } from '../../infra/stack/lib/wait.js';
 import { awsClients, cassandraClient, kafkaClient, unique } from '../support/clients.js';
 import { startOffline, type Offline } from '../../scripts/offline.js';
 import { pipelineClient } from '../../scripts/http-client.js';
-import { receiveDeadLetters, waitForCassandra } from '../support/stream-waits.js';
+import { receiveDeadLetters, skipSinkBacklog, waitForCassandra } from '../support/stream-waits.js';
 import { pipelinePool } from '../support/pipeline-db.js';
 import { cassandraChecksum, postgresChecksum } from '../support/stream.js';
 import { userEvent } from '../fixtures/kafka-events.js';
@@ -29,6 +29,7 @@ describe('the stream, end to end through sls offline and its Kafka trigger', () 
 
   beforeAll(async () => {
     apiKey = await localApiKey();
+    await skipSinkBacklog();
     offline = await startOffline(ports);
     api = pipelineClient(offline.baseUrl, apiKey);
   });

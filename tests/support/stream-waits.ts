@@ -2,9 +2,11 @@
  * The waits of the stream tests: until Cassandra holds a set of users, until the dead-letter queue
  * holds given records.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type cassandraDriver from 'cassandra-driver';
 import { localQueueUrl } from '../../infra/local/bootstrap.js';
+import { localKafka } from '../../infra/local/clients.js';
 import { localResources } from '../../infra/local/resources.js';
 import { waitUntil } from '../../infra/stack/lib/wait.js';
 import type { DeadLetter } from '../../functions/sink/dead-letter.js';
@@ -47,4 +49,32 @@ export async function receiveDeadLetters(
     found.push(...Messages.map((m) => JSON.parse(m.Body ?? '{}') as DeadLetter).filter(keep));
   }
   return found;
+}
+
+/**
+ * Moves the sink's consumer group to the end of the users topic, so that a test waits for its own
+ * events only, not for a backlog that earlier runs left on a long-lived local stack. Call it while no
+ * `sls offline` runs; a killed one's membership lasts until its session times out, so it retries.
+ */
+export async function skipSinkBacklog(timeoutMs = 90_000): Promise<void> {
+  const admin = localKafka('e2e-skip-backlog').admin();
+  await admin.connect();
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        await admin.resetOffsets({
+          groupId: localResources.sinkConsumerGroup,
+          topic: localResources.usersTopic,
+          earliest: false,
+        });
+        return;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await sleep(2000);
+      }
+    }
+  } finally {
+    await admin.disconnect();
+  }
 }

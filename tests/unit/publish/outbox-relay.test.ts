@@ -127,6 +127,17 @@ describe('relaying the outbox', () => {
     expect(sent).toHaveLength(10);
   });
 
+  it('stops every worker once one fails, so a failed call does not go on draining', async () => {
+    const outbox = memoryOutbox(100);
+    let sends = 0;
+    const { relayDeps } = deps(outbox, {
+      send: () => (++sends === 1 ? Promise.reject(new Error('broker gone')) : Promise.resolve()),
+    });
+    await expect(relayOutbox({ drain: true }, relayDeps)).rejects.toBeInstanceOf(TransientError);
+    // The other worker may finish the chunk it holds, and claims nothing after that.
+    expect(outbox.published.size).toBeLessThanOrEqual(10);
+  });
+
   it('stops claiming in drain mode when the call is about to run out of time', async () => {
     const outbox = memoryOutbox(100);
     let left = 8000;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { TransientError } from '../../../functions/lib/errors.js';
 import type { UserEvent } from '../../../functions/lib/user-event.js';
 import { decodeRecord, type SchemaLookup } from '../../../functions/sink/decode-record.js';
-import type { DeadLetter } from '../../../functions/sink/dead-letter.js';
+import { deadLetterOf, sqsBatches, type DeadLetter } from '../../../functions/sink/dead-letter.js';
 import { KafkaEvent, recordsOf } from '../../../functions/sink/kafka-event.js';
 import { sinkBatch, type SinkBatchDeps } from '../../../functions/sink/sink-batch.js';
 import { newestPerUser, upsertParams, UPSERT_USER } from '../../../functions/sink/user-table.js';
@@ -165,6 +165,43 @@ describe('sinking a batch', () => {
       sinkBatch(mskEvent([userEventRecord(userEvent(), SCHEMA_ID), poison]), deps),
     ).rejects.toThrow('Cassandra did not accept the users');
     expect(letters).toEqual([]);
+  });
+});
+
+describe('dead letters to SQS', () => {
+  it('groups them as SQS accepts: ten at most, 256 KiB at most per request', () => {
+    const big = (offset: number) =>
+      deadLetterOf(
+        kafkaRecord({ key: 'k', value: Buffer.alloc(45_000, 1), offset }),
+        'undecodable',
+        new Date(),
+      );
+    const small = (offset: number) =>
+      deadLetterOf(kafkaRecord({ key: 'k', value: Buffer.from('x'), offset }), 'missing key', new Date());
+    const batches = sqsBatches([
+      ...Array.from({ length: 12 }, (_, i) => big(i)),
+      ...Array.from({ length: 15 }, (_, i) => small(100 + i)),
+    ]);
+    expect(batches.flat().map((l) => l.offset)).toEqual([
+      ...Array.from({ length: 12 }, (_, i) => i),
+      ...Array.from({ length: 15 }, (_, i) => 100 + i),
+    ]);
+    for (const batch of batches) {
+      expect(batch.length).toBeLessThanOrEqual(10);
+      expect(batch.reduce((sum, l) => sum + Buffer.byteLength(JSON.stringify(l)), 0)).toBeLessThanOrEqual(
+        256 * 1024,
+      );
+    }
+  });
+
+  it('keeps a value too large for an SQS message out of the letter, with its size', () => {
+    const letter = deadLetterOf(
+      kafkaRecord({ key: 'k', value: Buffer.alloc(300_000, 2) }),
+      'undecodable',
+      new Date(),
+    );
+    expect(letter.value).toBeNull();
+    expect(letter.valueOmittedBytes).toBe(300_000);
   });
 });
 

@@ -63,10 +63,13 @@ export async function skipSinkBacklog(timeoutMs = 90_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       try {
-        await admin.resetOffsets({
+        // Explicit end offsets: kafkajs's resetOffsets commits the sentinel -1, which a consumer
+        // subscribed from the beginning reads as "no offset" and starts over from the start.
+        const ends = await admin.fetchTopicOffsets(localResources.usersTopic);
+        await admin.setOffsets({
           groupId: localResources.sinkConsumerGroup,
           topic: localResources.usersTopic,
-          earliest: false,
+          partitions: ends.map(({ partition, high }) => ({ partition, offset: high })),
         });
         return;
       } catch (error) {

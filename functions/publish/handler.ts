@@ -13,11 +13,14 @@ const settings = loadSettings(PublishSettings);
 const compression = compressionOf(settings.KAFKA_COMPRESSION);
 let encoder: ReturnType<typeof latestEncoder> | undefined;
 
+/** The encoder, looked up on first use and kept; a failed lookup is not kept, so the next call retries. */
 const encoderOnce = (): ReturnType<typeof latestEncoder> => {
-  encoder ??= latestEncoder(schemaRegistry(settings), settings.USERS_SUBJECT);
-  encoder.catch(() => {
-    encoder = undefined;
-  });
+  if (encoder === undefined) {
+    encoder = latestEncoder(schemaRegistry(settings), settings.USERS_SUBJECT);
+    encoder.catch(() => {
+      encoder = undefined;
+    });
+  }
   return encoder;
 };
 

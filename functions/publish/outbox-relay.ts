@@ -47,13 +47,31 @@ export interface PublishResult {
 /** Stop claiming when less than this is left of the call: a chunk's send and mark must fit. */
 const DRAIN_RESERVE_MS = 5000;
 
-/** A claimed row as pg returns it: bigint columns (the id, epoch milliseconds) arrive as strings. */
-interface ClaimedRow extends Omit<UserEvent, 'updated_at' | 'date_of_birth' | 'registered_at'> {
-  readonly id: string;
+/** A user event row as pg returns USER_EVENT_COLUMNS: the epoch milliseconds arrive as strings. */
+export interface UserEventRow extends Omit<UserEvent, 'updated_at' | 'date_of_birth' | 'registered_at'> {
   readonly updated_at: string;
   readonly date_of_birth: string;
   readonly registered_at: string;
 }
+
+/** A claimed row: the event's columns and the outbox row's id (a bigint, so a string too). */
+interface ClaimedRow extends UserEventRow {
+  readonly id: string;
+}
+
+/**
+ * The columns of a user event, selected from `outbox o JOIN users u`: timestamps as epoch
+ * milliseconds (bigint, so pg returns them as strings: see `eventOf`), coordinates as doubles.
+ */
+export const USER_EVENT_COLUMNS = `o.event_id, o.event_type, u.user_key, u.version,
+  (extract(epoch FROM u.updated_at) * 1000)::bigint AS updated_at,
+  u.gender, u.title, u.first_name, u.last_name, u.username, u.login_uuid, u.email, u.phone, u.cell,
+  (extract(epoch FROM u.date_of_birth) * 1000)::bigint AS date_of_birth,
+  (extract(epoch FROM u.registered_at) * 1000)::bigint AS registered_at,
+  u.street_number, u.street_name, u.city, u.state, u.country, u.postcode,
+  u.latitude::float8 AS latitude, u.longitude::float8 AS longitude,
+  u.timezone_offset, u.timezone_description, u.national_id_name, u.national_id_value,
+  u.picture_large, u.picture_medium, u.picture_thumbnail, u.nat`;
 
 /**
  * Claims unpublished outbox rows with the users they announce. SKIP LOCKED lets concurrent callers
@@ -61,15 +79,7 @@ interface ClaimedRow extends Omit<UserEvent, 'updated_at' | 'date_of_birth' | 'r
  * row re-sent late announces the newest state, never an old one.
  */
 const CLAIM = `
-  SELECT o.id, o.event_id, o.event_type, u.user_key, u.version,
-         (extract(epoch FROM u.updated_at) * 1000)::bigint AS updated_at,
-         u.gender, u.title, u.first_name, u.last_name, u.username, u.login_uuid, u.email, u.phone, u.cell,
-         (extract(epoch FROM u.date_of_birth) * 1000)::bigint AS date_of_birth,
-         (extract(epoch FROM u.registered_at) * 1000)::bigint AS registered_at,
-         u.street_number, u.street_name, u.city, u.state, u.country, u.postcode,
-         u.latitude::float8 AS latitude, u.longitude::float8 AS longitude,
-         u.timezone_offset, u.timezone_description, u.national_id_name, u.national_id_value,
-         u.picture_large, u.picture_medium, u.picture_thumbnail, u.nat
+  SELECT o.id, ${USER_EVENT_COLUMNS}
     FROM outbox o JOIN users u ON u.user_key = o.user_key
    WHERE o.published_at IS NULL
    ORDER BY o.id
@@ -80,8 +90,8 @@ const MARK = 'UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[]
 
 const REMAINING = 'SELECT count(*)::int AS remaining FROM outbox WHERE published_at IS NULL';
 
-/** A claimed row as the event the Avro schema describes. */
-function eventOf(row: ClaimedRow): UserEvent {
+/** A row of USER_EVENT_COLUMNS as the event the Avro schema describes. */
+export function eventOf(row: UserEventRow & { id?: string }): UserEvent {
   const { id, ...event } = row;
   return {
     ...event,

@@ -1,40 +1,10 @@
 import { Readable } from 'node:stream';
 import cassandraDriver from 'cassandra-driver';
 import { TransientError } from '../lib/errors.js';
-import type { UserEvent } from '../lib/user-event.js';
+import { userContentFields, type UserEvent } from '../lib/user-event.js';
 
-const columns = [
-  'user_key',
-  'version',
-  'updated_at',
-  'gender',
-  'title',
-  'first_name',
-  'last_name',
-  'username',
-  'login_uuid',
-  'email',
-  'phone',
-  'cell',
-  'date_of_birth',
-  'registered_at',
-  'street_number',
-  'street_name',
-  'city',
-  'state',
-  'country',
-  'postcode',
-  'latitude',
-  'longitude',
-  'timezone_offset',
-  'timezone_description',
-  'national_id_name',
-  'national_id_value',
-  'picture_large',
-  'picture_medium',
-  'picture_thumbnail',
-  'nat',
-] as const satisfies readonly (keyof UserEvent)[];
+/** The columns the sink writes: the user's content, and when PostgreSQL last changed it. */
+const columns = [...userContentFields, 'updated_at'] as const;
 
 /**
  * The upsert: a prepared INSERT whose write time is the event's version. Cassandra keeps, cell by

@@ -1,6 +1,6 @@
 -- Up Migration
 
--- One row per user, keyed by a stable user key (see functions/shared/user-key.ts): a replay of the
+-- One row per user, keyed by a stable user key (see functions/lib/user-key.ts): a replay of the
 -- same seed and page upserts the same rows. Every address part, date and id has its own column.
 CREATE TABLE users (
   user_key uuid PRIMARY KEY,

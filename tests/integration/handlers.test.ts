@@ -1,24 +1,13 @@
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { localResources } from '../../infra/local/resources.js';
 import { endpoints } from '../../infra/stack/endpoints.js';
 import { unique } from '../support/clients.js';
+import { apiGatewayPost, lambdaContext, type HttpHandler } from '../support/lambda-events.js';
 import { countsForSeed, pipelinePool } from '../support/pipeline-db.js';
 
-type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+type Handler = HttpHandler;
 
-const context = {
-  awsRequestId: 'itest',
-  functionName: 'itest',
-  getRemainingTimeInMillis: () => 29_000,
-} as unknown as Context;
-const post = (body: string): APIGatewayProxyEvent =>
-  ({
-    httpMethod: 'POST',
-    headers: { 'x-correlation-id': 'itest-correlation' },
-    body,
-    requestContext: { requestId: 'itest-request' },
-  }) as unknown as APIGatewayProxyEvent;
+const post = (body: string) => apiGatewayPost(body, { 'x-correlation-id': 'itest-correlation' });
 
 /** The fetch and persist handlers in-process, configured as serverless.yml configures the local stage. */
 describe('the fetch and persist handlers, in-process against the local stack', () => {
@@ -48,21 +37,24 @@ describe('the fetch and persist handlers, in-process against the local stack', (
 
   it('fetches into S3 and persists into PostgreSQL, reading the database secret from Secrets Manager', async () => {
     const seed = unique('handlers');
-    const fetched = await fetchHandler(post(JSON.stringify({ count: 7000, seed, nat: 'ua,rs' })), context);
+    const fetched = await fetchHandler(
+      post(JSON.stringify({ count: 7000, seed, nat: 'ua,rs' })),
+      lambdaContext(),
+    );
     expect(fetched.statusCode).toBe(200);
     const { key, count } = JSON.parse(fetched.body) as { key: string; count: number };
     expect(count).toBe(7000);
 
-    const persisted = await persistHandler(post(JSON.stringify({ key })), context);
+    const persisted = await persistHandler(post(JSON.stringify({ key })), lambdaContext());
     expect(persisted.statusCode).toBe(200);
     expect(JSON.parse(persisted.body)).toMatchObject({ users: 7000, inserted: 7000, queued: 7000 });
     expect(await countsForSeed(pool, seed)).toEqual({ users: 7000, outbox: 7000, maxVersion: 1 });
   });
 
   it('answers each bad input with its status', async () => {
-    expect((await fetchHandler(post('{"count": 0}'), context)).statusCode).toBe(400);
-    expect((await fetchHandler(post('{"count": 100001}'), context)).statusCode).toBe(400);
-    expect((await persistHandler(post('{"key": "raw/none.json"}'), context)).statusCode).toBe(404);
-    expect((await persistHandler(post('{"key": "elsewhere/x.json"}'), context)).statusCode).toBe(400);
+    expect((await fetchHandler(post('{"count": 0}'), lambdaContext())).statusCode).toBe(400);
+    expect((await fetchHandler(post('{"count": 100001}'), lambdaContext())).statusCode).toBe(400);
+    expect((await persistHandler(post('{"key": "raw/none.json"}'), lambdaContext())).statusCode).toBe(404);
+    expect((await persistHandler(post('{"key": "elsewhere/x.json"}'), lambdaContext())).statusCode).toBe(400);
   });
 });

@@ -1,31 +1,16 @@
-import type { Context } from 'aws-lambda';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { localResources } from '../../infra/local/resources.js';
 import { endpoints } from '../../infra/stack/endpoints.js';
 import { kafkaClient, unique } from '../support/clients.js';
+import { apiGatewayPost, lambdaContext, type HttpHandler } from '../support/lambda-events.js';
 import { pipelinePool } from '../support/pipeline-db.js';
 import { persistGeneratedUsers, readTopicFrom, topicEnds } from '../support/stream.js';
 
-type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+type Handler = HttpHandler;
 
-/** A Lambda context whose clock runs: 29 s from now, as API Gateway allows. */
-const context = (): Context => {
-  const deadline = Date.now() + 29_000;
-  return {
-    awsRequestId: 'itest',
-    functionName: 'itest',
-    getRemainingTimeInMillis: () => deadline - Date.now(),
-  } as unknown as Context;
-};
-const post = (body: unknown): APIGatewayProxyEvent =>
-  ({
-    httpMethod: 'POST',
-    headers: {},
-    body: JSON.stringify(body),
-    requestContext: { requestId: 'itest' },
-  }) as unknown as APIGatewayProxyEvent;
+const context = lambdaContext;
+const post = (body: unknown) => apiGatewayPost(JSON.stringify(body));
 
 const topic = localResources.usersTopic;
 

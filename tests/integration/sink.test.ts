@@ -13,6 +13,7 @@ import { normalizeBatch } from '../../functions/persist/normalize.js';
 import { writeUsers } from '../../functions/persist/user-store.js';
 import { kafkaRecord, mskEvent, userEvent } from '../fixtures/kafka-events.js';
 import type { UserEvent } from '../../functions/lib/user-event.js';
+import { eventOf, USER_EVENT_COLUMNS, type UserEventRow } from '../../functions/publish/outbox-relay.js';
 
 type Sink = (event: unknown, context: Context) => Promise<SinkBatchResult>;
 
@@ -56,28 +57,13 @@ async function persistedEvents(seed: string, count: number): Promise<UserEvent[]
   expect(users).toHaveLength(count);
   const pg = await postgresChecksum(pool, seed);
   expect(pg.count).toBe(count);
-  // The relay's own query builds the events; here the same columns, read directly.
-  const { rows: events } = await pool.query<
-    UserEvent & { updated_at: string; date_of_birth: string; registered_at: string }
-  >(
-    `SELECT o.event_id, o.event_type, u.user_key, u.version,
-            (extract(epoch FROM u.updated_at) * 1000)::bigint AS updated_at, u.gender, u.title, u.first_name,
-            u.last_name, u.username, u.login_uuid, u.email, u.phone, u.cell,
-            (extract(epoch FROM u.date_of_birth) * 1000)::bigint AS date_of_birth,
-            (extract(epoch FROM u.registered_at) * 1000)::bigint AS registered_at,
-            u.street_number, u.street_name, u.city, u.state, u.country, u.postcode,
-            u.latitude::float8 AS latitude, u.longitude::float8 AS longitude, u.timezone_offset,
-            u.timezone_description, u.national_id_name, u.national_id_value, u.picture_large,
-            u.picture_medium, u.picture_thumbnail, u.nat
-       FROM outbox o JOIN users u USING (user_key) WHERE u.source_seed = $1`,
+  // The events as publish builds them: its columns and its row mapping.
+  const { rows: events } = await pool.query<UserEventRow>(
+    `SELECT ${USER_EVENT_COLUMNS} FROM outbox o JOIN users u ON u.user_key = o.user_key
+      WHERE u.source_seed = $1`,
     [seed],
   );
-  return events.map((e) => ({
-    ...e,
-    updated_at: Number(e.updated_at),
-    date_of_birth: Number(e.date_of_birth),
-    registered_at: Number(e.registered_at),
-  }));
+  return events.map(eventOf);
 }
 
 /** Records of the events, encoded through the registry, spread over three partitions. */

@@ -6,9 +6,8 @@ import { deadLetterOf, sqsBatches, type DeadLetter } from '../../../functions/si
 import { KafkaEvent, recordsOf } from '../../../functions/sink/kafka-event.js';
 import { sinkBatch, type SinkBatchDeps } from '../../../functions/sink/sink-batch.js';
 import { newestPerUser, upsertParams, UPSERT_USER } from '../../../functions/sink/user-table.js';
+import { awsMskSample, awsSelfManagedSample } from '../../fixtures/aws-kafka-events.ts';
 import {
-  awsMskSampleEvent,
-  awsSelfManagedSampleEvent,
   kafkaRecord,
   mskEvent,
   userEvent,
@@ -24,15 +23,15 @@ const schemaFor: SchemaLookup = (id) =>
 
 describe('the Kafka event envelope', () => {
   it('parses the AWS documentation sample events, MSK and self-managed, keeping every record field', () => {
-    for (const sample of [awsMskSampleEvent, awsSelfManagedSampleEvent]) {
+    for (const sample of [awsMskSample, awsSelfManagedSample]) {
       const parsed = KafkaEvent.parse(sample);
-      expect(recordsOf(parsed)).toEqual([awsMskSampleEvent.records['mytopic-0'][0]]);
+      expect(recordsOf(parsed)).toEqual(awsMskSample.records['mytopic-0']);
     }
   });
 
   it('refuses an event that is not a Kafka event', () => {
     expect(KafkaEvent.safeParse({ Records: [{ eventSource: 'aws:sqs' }] }).success).toBe(false);
-    expect(KafkaEvent.safeParse({ ...awsMskSampleEvent, eventSourceArn: undefined }).success).toBe(false);
+    expect(KafkaEvent.safeParse({ ...awsMskSample, eventSourceArn: undefined }).success).toBe(false);
   });
 
   it('orders each partition by offset, and accepts signed header bytes as AWS sends them', () => {

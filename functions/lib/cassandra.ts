@@ -1,5 +1,5 @@
 import cassandraDriver from 'cassandra-driver';
-import type { SinkSettings } from './config.js';
+import type { CassandraSettings } from './config.js';
 import { TransientError } from './errors.js';
 
 let client: Promise<cassandraDriver.Client> | undefined;
@@ -8,7 +8,7 @@ let client: Promise<cassandraDriver.Client> | undefined;
  * The Cassandra session: created and connected on first use, kept for the life of the container
  * (connecting discovers the cluster and prepares nothing twice). A failed connection is not cached.
  */
-export function cassandraSession(settings: SinkSettings): Promise<cassandraDriver.Client> {
+export function cassandraSession(settings: CassandraSettings): Promise<cassandraDriver.Client> {
   client ??= (async () => {
     const created = new cassandraDriver.Client({
       contactPoints: [...settings.CASSANDRA_CONTACT_POINTS],

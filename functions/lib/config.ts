@@ -79,17 +79,29 @@ export const PublishSettings = Common.extend(Database.shape)
   });
 export type PublishSettings = z.infer<typeof PublishSettings>;
 
-/** sink: where user events land, and where the records that never can go. */
-export const SinkSettings = Common.extend(Registry.shape).extend({
+/** The Cassandra cluster (Amazon Keyspaces on AWS) and the keyspace of the users table. */
+const Cassandra = z.object({
   CASSANDRA_CONTACT_POINTS: list,
   CASSANDRA_LOCAL_DC: z.string().min(1),
   CASSANDRA_KEYSPACE: z.string().regex(/^[a-z][a-z0-9_]{0,47}$/),
-  /** Writes in flight at once per invocation. */
-  SINK_CONCURRENCY: int(1, 1024).default(128),
-  /** The SQS queue for poison records. */
-  DEAD_LETTER_QUEUE_URL: z.url(),
 });
+/** What the Cassandra session needs from a function's settings. */
+export type CassandraSettings = z.infer<typeof Cassandra>;
+
+/** sink: where user events land, and where the records that never can go. */
+export const SinkSettings = Common.extend(Registry.shape)
+  .extend(Cassandra.shape)
+  .extend({
+    /** Writes in flight at once per invocation. */
+    SINK_CONCURRENCY: int(1, 1024).default(128),
+    /** The SQS queue for poison records. */
+    DEAD_LETTER_QUEUE_URL: z.url(),
+  });
 export type SinkSettings = z.infer<typeof SinkSettings>;
+
+/** status: the database and the Cassandra table it compares a batch across. */
+export const StatusSettings = Common.extend(Database.shape).extend(Cassandra.shape);
+export type StatusSettings = z.infer<typeof StatusSettings>;
 
 const loaded = new Map<z.ZodType, unknown>();
 

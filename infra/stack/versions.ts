@@ -19,4 +19,6 @@ export const versions = {
   moto: '5.2.5',
   /** Installs LocalStack's venv; it honours --exclude-newer, which pip lacks. */
   uv: '0.13.9',
+  /** Airflow's venv installs airflow/requirements.txt under airflow/constraints.txt; this names it. */
+  airflow: '3.3.2',
 } as const;

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { PrerequisiteError } from './errors.js';
 import { settings } from '../settings.js';
 import { run } from './process.js';
+import { downloadsDir } from './paths.js';
+import { versions } from '../versions.js';
 
 /** Finds an executable on PATH, or undefined. */
 export function onPath(name: string): string | undefined {
@@ -174,4 +176,24 @@ export async function fetchMavenArtifact(download: MavenDownload, coordinate: st
   const file = readdirSync(download.target).find((f) => !f.startsWith('.'));
   if (file === undefined) throw new Error(`Maven copied nothing for ${coordinate}`);
   return path.join(download.target, file);
+}
+
+/**
+ * uv, installed once into its own venv under the downloads folder: it makes the stack's Python venvs
+ * (LocalStack, Airflow, Spark) in seconds, honours constraints files, and can resolve as of a date.
+ */
+export async function ensureUv(progress: (message: string) => void): Promise<string> {
+  const dir = path.join(downloadsDir, `uv-${versions.uv}`);
+  await installOnce(
+    dir,
+    versions.uv,
+    async (target) => {
+      await run('python3', ['-m', 'venv', target]);
+      await run(path.join(target, 'bin', 'pip'), ['install', '-q', `uv==${versions.uv}`]);
+    },
+    () => {
+      progress(`installing uv ${versions.uv}`);
+    },
+  );
+  return path.join(dir, 'bin', 'uv');
 }

@@ -47,8 +47,8 @@ describe('serverless.yml', () => {
     );
   });
 
-  it('packages the five functions on the Node.js 22 runtime', () => {
-    for (const name of ['health', 'fetch', 'persist', 'publish', 'sink']) {
+  it('packages the six functions on the Node.js 22 runtime', () => {
+    for (const name of ['health', 'fetch', 'persist', 'publish', 'status', 'sink']) {
       expect(lambda(`user-pipeline-local-${name}`), name).toMatchObject({
         Runtime: 'nodejs22.x',
         Handler: `functions/${name}/handler.handler`,
@@ -56,9 +56,10 @@ describe('serverless.yml', () => {
     }
   });
 
-  it('requires the API key on fetch, persist and publish, and not on health', () => {
+  it('requires the API key on fetch, persist, publish and status, and not on health', () => {
     const methods = resourcesOf(template, 'AWS::ApiGateway::Method').map(([, r]) => r.Properties);
     expect(methods.filter((m) => m['HttpMethod'] === 'POST').map((m) => m['ApiKeyRequired'])).toEqual([
+      true,
       true,
       true,
       true,
@@ -67,7 +68,7 @@ describe('serverless.yml', () => {
       [false],
     );
     const paths = resourcesOf(template, 'AWS::ApiGateway::Resource').map(([, r]) => r.Properties['PathPart']);
-    expect(paths.sort()).toEqual(['fetch', 'health', 'persist', 'publish']);
+    expect(paths.sort()).toEqual(['fetch', 'health', 'persist', 'publish', 'status']);
   });
 
   it("maps the users topic to sink through a Kafka event-source mapping with the sink's batching and on-failure queue", () => {
@@ -96,6 +97,8 @@ describe('serverless.yml', () => {
     expect(policyOf('user-pipeline-local-persist')).not.toContain('s3:PutObject');
     expect(policyOf('user-pipeline-local-publish')).toContain('secretsmanager:GetSecretValue');
     expect(policyOf('user-pipeline-local-publish')).not.toMatch(/s3:|sqs:/);
+    expect(policyOf('user-pipeline-local-status')).toContain('secretsmanager:GetSecretValue');
+    expect(policyOf('user-pipeline-local-status')).not.toMatch(/s3:|sqs:/);
     expect(policyOf('user-pipeline-local-sink')).toContain('sqs:SendMessage');
     expect(policyOf('user-pipeline-local-sink')).toContain('user-pipeline-local-sink-dlq');
     expect(policyOf('user-pipeline-local-sink')).not.toMatch(/s3:|secretsmanager/);
@@ -119,8 +122,12 @@ describe('serverless.yml', () => {
       USERS_SUBJECT: 'user-pipeline.users-value',
     });
     expect(env('sink')).toMatchObject({ CASSANDRA_KEYSPACE: 'user_pipeline' });
+    expect(env('status')).toMatchObject({
+      DB_SECRET_ID: 'user-pipeline/local/postgres',
+      CASSANDRA_KEYSPACE: 'user_pipeline',
+    });
     expect(env('sink')).not.toHaveProperty('DB_SECRET_ID');
-    for (const name of ['health', 'fetch', 'persist', 'publish', 'sink']) {
+    for (const name of ['health', 'fetch', 'persist', 'publish', 'status', 'sink']) {
       expect(
         Object.values(env(name)).filter((value) => secrets.includes(String(value))),
         name,

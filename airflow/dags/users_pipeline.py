@@ -35,7 +35,10 @@ class PipelineCallError(Exception):
 
 
 def seed_for(run_id: str, requested: str | None) -> str:
-    """The run's seed: the one asked for, else one derived from the run id, so a retry refetches the same users."""
+    """The run's seed: the one asked for, else one derived from the run id.
+
+    A retried fetch therefore asks for the same users, and fetch answers the same batch for them.
+    """
     if requested:
         return requested
     return "run-" + hashlib.sha256(run_id.encode()).hexdigest()[:24]
@@ -56,8 +59,8 @@ def call_function(endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
     connection error raises PipelineCallError, which Airflow retries with backoff.
     """
     # Imported here, not at module level: DAG parsing stays fast and free of provider imports.
-    from airflow.sdk.exceptions import AirflowFailException
     from airflow.providers.http.hooks.http import HttpHook
+    from airflow.sdk.exceptions import AirflowFailException
 
     hook = HttpHook(method="POST", http_conn_id=CONNECTION_ID)
     try:
@@ -113,7 +116,9 @@ def shortfall(status: dict[str, Any]) -> str | None:
             pattern="^[A-Za-z0-9_-]{1,64}$",
             description="Replays a batch; empty picks one from the run id",
         ),
-        "nat": Param(None, type=["null", "string"], description="Nationalities, such as GB,FR; empty for all"),
+        "nat": Param(
+            None, type=["null", "string"], description="Nationalities, such as GB,FR; empty for all"
+        ),
     },
     default_args={
         "retries": 3,
@@ -155,7 +160,10 @@ def users_pipeline() -> None:
 
     @task(execution_timeout=timedelta(seconds=VERIFY_TIMEOUT_SECONDS + 60))
     def verify(batch: dict[str, Any]) -> dict[str, Any]:
-        """Waits until every user of the batch is in Cassandra; fails saying how many are missing and where."""
+        """Waits until every user of the batch is in Cassandra.
+
+        Fails, within its bound, saying how many are missing and where they stopped.
+        """
         deadline = time.monotonic() + VERIFY_TIMEOUT_SECONDS
         while True:
             status = call_function("status", {"batchId": batch["batchId"]})

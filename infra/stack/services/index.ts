@@ -19,3 +19,16 @@ export const services: readonly StackService[] = [
   airflowDagProcessor,
   airflowApi,
 ];
+
+/**
+ * The services the functions need (`sls offline`, the integration and e2e suites). Airflow and Spark
+ * run on top of them: `stack up` with no names, the demo, or the suites that use them start those.
+ */
+export const pipelineServiceNames: readonly string[] = [
+  postgres,
+  kafka,
+  registry,
+  cassandra,
+  aws,
+  randomuser,
+].map((service) => service.name);

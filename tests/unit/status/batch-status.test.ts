@@ -25,11 +25,17 @@ function depsOf(users: BatchUser[], cassandra: Record<string, number>) {
 
 describe('batchStatus', () => {
   it('counts users in PostgreSQL, published, and in Cassandra at their version or newer', async () => {
-    const users = [user(1, 1, true), user(2, 2, true), user(3, 1, true), user(4, 1, false)];
+    const [first, second, third, fourth] = [
+      user(1, 1, true),
+      user(2, 2, true),
+      user(3, 1, true),
+      user(4, 1, false),
+    ];
+    const users = [first, second, third, fourth];
     const { deps, asked } = depsOf(users, {
-      [users[0]!.userKey]: 1,
-      [users[1]!.userKey]: 1,
-      [users[2]!.userKey]: 3,
+      [first.userKey]: 1,
+      [second.userKey]: 1,
+      [third.userKey]: 3,
     });
     await expect(batchStatus({ batchId: 'b1' }, deps)).resolves.toEqual({
       batchId: 'b1',

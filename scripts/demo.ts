@@ -1,34 +1,48 @@
 /**
  * `npm run demo [-- --users N] [--seed S] [--keep]`: runs the pipeline once, from a fresh clone if
- * need be. Brings the local stack up (installing it on first use), starts `sls offline` with the
- * Kafka trigger, then calls fetch → persist → publish as Airflow would, shows the sink filling
- * Cassandra, and ends with a summary of every stage. Without --keep it stops what it started; with
- * --keep it leaves the stack up and serves the functions until Ctrl-C.
+ * need be. Brings the whole local stack up (installing it on first use): the pipeline's services,
+ * Airflow, and the Spark cluster with the streaming job; starts `sls offline` with the Kafka trigger;
+ * triggers one run of the `users_pipeline` DAG through Airflow's REST API; follows it stage by stage
+ * (Airflow's tasks, the batch in PostgreSQL, Kafka and Cassandra, Spark's aggregates); and ends with
+ * a summary. Without --keep it stops what it started; with --keep it leaves everything running and
+ * prints the URLs.
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { RawBatch } from '../functions/lib/batch.js';
+import { s3RawStore } from '../functions/lib/raw-store.js';
 import {
   bootstrapLocalPipeline,
   localApiKey,
   localDatabaseUrl,
   localQueueUrl,
 } from '../infra/local/bootstrap.js';
-import { RawBatch } from '../functions/lib/batch.js';
-import { s3RawStore } from '../functions/lib/raw-store.js';
 import { localAwsConfig, localCassandra } from '../infra/local/clients.js';
 import { localResources } from '../infra/local/resources.js';
 import { endpoints } from '../infra/stack/endpoints.js';
+import { treeMemoryBytes } from '../infra/stack/lib/process.js';
+import { OFFLINE_FUNCTIONS_URL } from '../infra/stack/services/airflow.js';
+import { sparkEndpoints } from '../infra/stack/services/spark.js';
 import { down, status, up } from '../infra/stack/stack.js';
+import { airflowClient, FetchedBatch, type TaskInstance } from './airflow-client.js';
 import { pipelineClient } from './http-client.js';
 import { startOffline } from './offline.js';
-import { sunkAtOf, userKeysOfSeeds } from './pipeline-stores.js';
+import { aggregatedUsersOfBatch } from './pipeline-stores.js';
+
+const DAG_ID = 'users_pipeline';
+const STAGES = ['fetch', 'persist', 'publish', 'verify'] as const;
 
 const say = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+const megabytes = (bytes: number): string => `${Math.round(bytes / 2 ** 20).toLocaleString('en')} MB`;
+const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => {
+    setTimeout(resolve, ms);
+  });
 
 /** Messages in the local dead-letter queue, visible or in flight. */
 async function deadLetterDepth(sqs: SQSClient): Promise<number> {
@@ -44,6 +58,36 @@ async function deadLetterDepth(sqs: SQSClient): Promise<number> {
   );
 }
 
+/** The whole stack's memory and `sls offline`'s, sampled until stopped; keeps the peak of their sum. */
+function memorySampler(offlinePid: number) {
+  let peak = { stack: 0, offline: 0 };
+  const sampling = { on: true };
+  const loop = (async () => {
+    while (sampling.on) {
+      const stack = (await status()).reduce((sum, s) => sum + s.memoryBytes, 0);
+      const offline = await treeMemoryBytes(offlinePid);
+      if (stack + offline > peak.stack + peak.offline) peak = { stack, offline };
+      await sleep(5000);
+    }
+  })();
+  return {
+    stop: async () => {
+      sampling.on = false;
+      await loop;
+      return peak;
+    },
+  };
+}
+
+/** One line per task: `fetch ✓ 1.2 s`, `persist running`, `verify –`. */
+const stateLine = (tasks: readonly TaskInstance[]): string =>
+  STAGES.map((stage) => {
+    const task = tasks.find((t) => t.task_id === stage);
+    const state = task?.state ?? 'waiting';
+    const retry = (task?.try_number ?? 0) > 1 ? ` (try ${String(task?.try_number)})` : '';
+    return state === 'success' ? `${stage} ✓` : `${stage} ${state}${retry}`;
+  }).join(' · ');
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
@@ -57,16 +101,18 @@ async function main(): Promise<number> {
     throw new Error('--users must be a whole number from 1 to 100000');
   }
   const seed = values.seed;
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(seed)) throw new Error('--seed must be 1 to 64 letters, digits, _ or -');
+  const started = Date.now();
   const wasUp = (await status()).every((s) => s.pid !== undefined);
   const timings: [string, number][] = [];
   const timed = async <T>(stage: string, task: () => Promise<T>): Promise<T> => {
-    const started = Date.now();
+    const begun = Date.now();
     const value = await task();
-    timings.push([stage, Date.now() - started]);
+    timings.push([stage, Date.now() - begun]);
     return value;
   };
 
-  await timed('stack up', () =>
+  await timed('stack up (with Airflow and Spark)', () =>
     up([], (line) => {
       say(`[stack] ${line}`);
     }),
@@ -75,7 +121,11 @@ async function main(): Promise<number> {
     say(`[bootstrap] ${line}`);
   });
   say('starting sls offline with the Kafka trigger…');
+  // Airflow's connection names this address (OFFLINE_FUNCTIONS_URL): the default ports.
   const offline = await timed('sls offline', () => startOffline());
+  if (offline.baseUrl !== OFFLINE_FUNCTIONS_URL)
+    throw new Error(`sls offline is not at ${OFFLINE_FUNCTIONS_URL}`);
+  const memory = memorySampler(offline.pid);
   const pool = new pg.Pool({ connectionString: localDatabaseUrl, max: 2 });
   const cassandra = localCassandra();
   const sqs = new SQSClient(localAwsConfig);
@@ -83,57 +133,131 @@ async function main(): Promise<number> {
   let complete = false;
   try {
     const api = pipelineClient(offline.baseUrl, await localApiKey());
-    const dlqBefore = await deadLetterDepth(sqs);
-    say(`fetch: ${users} users, seed ${seed}`);
-    const fetched = await timed('fetch', () => api.fetch(users, seed));
-    const key = String(fetched['key']);
-    say(`  → ${String(fetched['count'])} users at s3://${localResources.rawBucket}/${key}`);
-    const landed = RawBatch.parse(await s3RawStore(s3, localResources.rawBucket).get(key)).users.length;
-    const persisted = await timed('persist', () => api.persist(key));
-    say(`persist → PostgreSQL: ${JSON.stringify(persisted)}`);
-    const published = await timed('publish', () => api.drain());
-    say(`publish → Kafka: ${published} events`);
-
-    const keys = await userKeysOfSeeds(pool, [seed]);
+    const airflow = await airflowClient(endpoints.airflow.url, endpoints.airflow.login);
     await cassandra.connect();
-    let inCassandra = 0;
-    await timed('sink (after publish)', async () => {
-      const deadline = Date.now() + 300_000;
-      while (inCassandra < keys.length && Date.now() < deadline) {
-        inCassandra = (await sunkAtOf(cassandra, keys)).size;
-        say(`sink → Cassandra: ${inCassandra} / ${keys.length}`);
-        if (inCassandra < keys.length) await new Promise((resolve) => setTimeout(resolve, 1000));
-      }
-    });
-    const dlq = (await deadLetterDepth(sqs)) - dlqBefore;
-    complete = inCassandra === keys.length && keys.length === users;
+    const dlqBefore = await deadLetterDepth(sqs);
 
+    const runId = await airflow.trigger(DAG_ID, { count: users, seed, nat: null });
+    await airflow.setPaused(DAG_ID, false);
+    say(
+      `\nAirflow: triggered ${DAG_ID} run ${runId} (${users} users, seed ${seed}) and unpaused the DAG ` +
+        '(its schedule may queue a run of its own, which waits for this one: one run at a time)',
+    );
+    say(
+      `  follow it in the UI: ${endpoints.airflow.url}/dags/${DAG_ID} (login ${endpoints.airflow.login.username} / ${endpoints.airflow.login.password})\n`,
+    );
+
+    // Follow the run: Airflow's tasks, then the batch through the stores, until the run ends.
+    const runStarted = Date.now();
+    let batch: FetchedBatch | undefined;
+    let counts = { users: 0, published: 0, inCassandra: 0, aggregated: 0 };
+    let tasks: TaskInstance[] = [];
+    let state = 'queued';
+    let lastLine = '';
+    const follow = async (): Promise<void> => {
+      tasks = await airflow.taskInstances(DAG_ID, runId);
+      const fetchTask = tasks.find((t) => t.task_id === 'fetch');
+      if (batch === undefined && fetchTask?.state === 'success') {
+        batch = FetchedBatch.parse(await airflow.returnValue(DAG_ID, runId, 'fetch'));
+      }
+      const persisted = tasks.find((t) => t.task_id === 'persist')?.state === 'success';
+      if (batch !== undefined && persisted) {
+        const answer = await api.status(batch.batchId);
+        const aggregated = await aggregatedUsersOfBatch(pool, cassandra, batch.batchId);
+        counts = {
+          users: Number(answer['users']),
+          published: Number(answer['published']),
+          inCassandra: Number(answer['inCassandra']),
+          aggregated: aggregated.users,
+        };
+      }
+      const line =
+        `${stateLine(tasks)} | PostgreSQL ${counts.users} · published ${counts.published} · ` +
+        `Cassandra ${counts.inCassandra} · aggregates ${counts.aggregated}`;
+      if (line !== lastLine) say(`[${seconds(Date.now() - runStarted).padStart(7)}] ${line}`);
+      lastLine = line;
+    };
+    const runDeadline = Date.now() + 20 * 60_000;
+    while (!['success', 'failed'].includes(state) && Date.now() < runDeadline) {
+      await sleep(2000);
+      state = await airflow.runState(DAG_ID, runId);
+      await follow();
+    }
+    const runMs = Date.now() - runStarted;
+    // Spark's micro-batches trail the sink by a few seconds: wait for them, within a bound.
+    const sparkDeadline = Date.now() + 180_000;
+    while (state === 'success' && counts.aggregated < counts.users && Date.now() < sparkDeadline) {
+      await sleep(2000);
+      await follow();
+    }
+    const aggregatesMs = Date.now() - runStarted;
+
+    const landed =
+      batch === undefined
+        ? 0
+        : RawBatch.parse(await s3RawStore(s3, localResources.rawBucket).get(batch.key)).users.length;
+    const dlq = (await deadLetterDepth(sqs)) - dlqBefore;
+    const peak = await memory.stop();
+    complete =
+      state === 'success' &&
+      batch?.count === users &&
+      counts.users === users &&
+      counts.inCassandra === users &&
+      counts.aggregated === users;
+
+    const taskTime = (stage: string): string => {
+      const duration = tasks.find((t) => t.task_id === stage)?.duration;
+      return duration === null || duration === undefined ? '–' : `${duration.toFixed(1)} s`;
+    };
     const rows: [string, string][] = [
-      ['users fetched', String(fetched['count'])],
+      [`DAG run ${runId}`, state],
+      ['users fetched', String(batch?.count ?? 0)],
       ['users in the S3 batch', String(landed)],
-      ['users in PostgreSQL', String(keys.length)],
-      ['events published', String(published)],
-      ['users in Cassandra', String(inCassandra)],
+      ['users in PostgreSQL', String(counts.users)],
+      ['users published to Kafka', String(counts.published)],
+      ['users in Cassandra', String(counts.inCassandra)],
+      ["users in Spark's aggregates", String(counts.aggregated)],
       ['new records in the DLQ', String(dlq)],
+      ...STAGES.map((stage): [string, string] => [`time: ${stage} task`, taskTime(stage)]),
+      ['time: DAG run, trigger to end', seconds(runMs)],
+      ['time: trigger to aggregates', seconds(aggregatesMs)],
       ...timings.map(([stage, ms]): [string, string] => [`time: ${stage}`, seconds(ms)]),
+      ['time: whole demo', seconds(Date.now() - started)],
+      ['peak memory: the stack', megabytes(peak.stack)],
+      ['peak memory: sls offline', megabytes(peak.offline)],
     ];
     say('');
-    for (const [label, value] of rows) say(`${label.padEnd(26)} ${value}`);
-    say(complete ? '\nevery user reached Cassandra' : '\nNOT every user reached Cassandra: see the logs');
+    for (const [label, value] of rows) say(`${label.padEnd(32)} ${value}`);
+    say(
+      complete
+        ? '\nevery user reached PostgreSQL, Cassandra and the aggregates'
+        : '\nNOT every user arrived: see the DAG run in the Airflow UI and `npm run stack -- logs`',
+    );
     if (values.keep) {
-      say('\nleft running until Ctrl-C (which stops sls offline; `npm run stack -- down` stops the stack):');
+      say('\nleft running until Ctrl-C (which stops sls offline; `npm run stack -- down` stops the rest):');
       say(
-        `  functions   ${offline.baseUrl}/{fetch,persist,publish,health}   x-api-key: ${await localApiKey()}`,
+        `  Airflow UI      ${endpoints.airflow.url}   login ${endpoints.airflow.login.username} / ${endpoints.airflow.login.password}`,
       );
-      say(`  registry    ${endpoints.registry.url}`);
-      say(`  postgres    ${localDatabaseUrl}`);
-      say(`  cassandra   ${endpoints.cassandra.contactPoints.join(',')}:${endpoints.cassandra.port}`);
+      say(`  Spark master    ${sparkEndpoints.masterUi}`);
+      say(`  Spark worker    ${sparkEndpoints.workerUi}`);
+      say(
+        `  functions       ${offline.baseUrl}/{fetch,persist,publish,status,health}   x-api-key: ${await localApiKey()}`,
+      );
+      say(`  registry        ${endpoints.registry.url}`);
+      say(`  postgres        ${localDatabaseUrl}`);
+      say(`  cassandra       ${endpoints.cassandra.contactPoints.join(',')}:${endpoints.cassandra.port}`);
     }
   } finally {
+    await memory.stop();
     await pool.end();
     await cassandra.shutdown();
     sqs.destroy();
+    s3.destroy();
     if (!values.keep) {
+      // Paused again: its schedule would otherwise call functions that are about to stop.
+      await airflowClient(endpoints.airflow.url, endpoints.airflow.login)
+        .then((airflow) => airflow.setPaused(DAG_ID, true))
+        .catch(() => undefined);
       await offline.stop();
       if (!wasUp)
         await down([], (line) => {

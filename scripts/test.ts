@@ -11,6 +11,7 @@ import { stackHome } from '../infra/stack/lib/paths.js';
 import { onPath } from '../infra/stack/lib/toolchain.js';
 import { airflowBin, provisionAirflowVenv } from '../infra/stack/services/airflow.js';
 import { pipelineServiceNames } from '../infra/stack/services/index.js';
+import { provisionSpark, sparkBin } from '../infra/stack/services/spark.js';
 import { down, status, up } from '../infra/stack/stack.js';
 
 const say = (line: string): void => {
@@ -122,9 +123,13 @@ async function main(): Promise<number> {
   await provisionAirflowVenv((line) => {
     say(`[airflow] ${line}`);
   });
-  ok = step('ruff', airflowBin('ruff'), ['check', 'airflow']) && ok;
-  ok = step('ruff format', airflowBin('ruff'), ['format', '--check', 'airflow']) && ok;
+  await provisionSpark((line) => {
+    say(`[spark] ${line}`);
+  });
+  ok = step('ruff', airflowBin('ruff'), ['check', 'airflow', 'spark']) && ok;
+  ok = step('ruff format', airflowBin('ruff'), ['format', '--check', 'airflow', 'spark']) && ok;
   ok = pytest('dag', airflowBin('python'), 'airflow/tests') && ok;
+  ok = pytest('spark', sparkBin('python'), 'spark/tests') && ok;
 
   const wasUp = (await status())
     .filter((s) => pipelineServiceNames.includes(s.name))
@@ -145,7 +150,7 @@ async function main(): Promise<number> {
       });
     }
   }
-  const { passed, failed, skipped } = counts(['unit', 'integration', 'e2e'], ['dag']);
+  const { passed, failed, skipped } = counts(['unit', 'integration', 'e2e'], ['dag', 'spark']);
   say(`\n${timings.join('\n')}\ntotal        ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   say(`${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`);
   return ok && failed === 0 ? 0 : 1;

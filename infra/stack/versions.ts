@@ -21,4 +21,11 @@ export const versions = {
   uv: '0.13.9',
   /** Airflow's venv installs airflow/requirements.txt under airflow/constraints.txt; this names it. */
   airflow: '3.3.2',
+  /**
+   * pyspark (from spark/requirements.txt, whose pin must match) is the Spark 3.5 distribution the master,
+   * worker and job run from. The Spark 3.5 connectors on Maven Central stop at 3.5.7.
+   */
+  spark: '3.5.7',
+  /** The Cassandra connector exists for Spark 3.5 only (none for Spark 4). */
+  sparkCassandraConnector: '3.5.1',
 } as const;

@@ -6,6 +6,7 @@ import { kafka } from './kafka.js';
 import { postgres } from './postgres.js';
 import { randomuser } from './randomuser.js';
 import { registry } from './registry.js';
+import { sparkJob, sparkMaster, sparkWorker } from './spark.js';
 
 /** Every service of the local stack. A new service is one module, added here. */
 export const services: readonly StackService[] = [
@@ -18,6 +19,9 @@ export const services: readonly StackService[] = [
   airflowScheduler,
   airflowDagProcessor,
   airflowApi,
+  sparkMaster,
+  sparkWorker,
+  sparkJob,
 ];
 
 /**

@@ -13,6 +13,31 @@ describe('selectServices', () => {
       'cassandra',
       'aws',
       'randomuser',
+      'airflow-scheduler',
+      'airflow-dag-processor',
+      'airflow',
+      'spark-master',
+      'spark-worker',
+      'spark-job',
+    ]);
+  });
+
+  it('brings Airflow and the Spark job up with everything they need', () => {
+    expect(selectServices(['airflow']).map((s) => s.name)).toEqual([
+      'postgres',
+      'airflow-scheduler',
+      'airflow-dag-processor',
+      'airflow',
+    ]);
+    expect(selectServices(['spark-job']).map((s) => s.name)).toEqual([
+      'postgres',
+      'kafka',
+      'registry',
+      'cassandra',
+      'aws',
+      'spark-master',
+      'spark-worker',
+      'spark-job',
     ]);
   });
 
@@ -23,7 +48,8 @@ describe('selectServices', () => {
   it('rejects an unknown name with the list of known ones', () => {
     expect(() => selectServices(['zookeeper'])).toThrow(
       new PrerequisiteError(
-        "unknown service 'zookeeper': the stack has postgres, kafka, registry, cassandra, aws, randomuser",
+        "unknown service 'zookeeper': the stack has postgres, kafka, registry, cassandra, aws, randomuser, " +
+          'airflow-scheduler, airflow-dag-processor, airflow, spark-master, spark-worker, spark-job',
       ),
     );
   });

@@ -1,0 +1,1 @@
+"""Spark Structured Streaming job: windowed aggregates of the users topic into Cassandra."""

@@ -1,3 +1,4 @@
+import { KafkaClient } from '@aws-sdk/client-kafka';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -16,6 +17,7 @@ const clientConfig = (settings: AwsSettings) => ({
 let s3: S3Client | undefined;
 let secrets: SecretsManagerClient | undefined;
 let sqs: SQSClient | undefined;
+let msk: KafkaClient | undefined;
 
 /**
  * The S3 client: created on first use and kept for the life of the container, so that its
@@ -36,4 +38,10 @@ export function secretsClient(settings: AwsSettings): SecretsManagerClient {
 export function sqsClient(settings: AwsSettings): SQSClient {
   sqs ??= new SQSClient(clientConfig(settings));
   return sqs;
+}
+
+/** The MSK control-plane client (broker discovery), created on first use and kept for the life of the container. */
+export function mskClient(settings: AwsSettings): KafkaClient {
+  msk ??= new KafkaClient(clientConfig(settings));
+  return msk;
 }

@@ -19,4 +19,8 @@ export const versions = {
   moto: '5.2.5',
   /** Installs LocalStack's venv; it honours --exclude-newer, which pip lacks. */
   uv: '0.13.9',
+  /** Lints the CloudFormation templates (infra/aws, and the packaged aws stage) in `npm test`. */
+  cfnLint: '1.58.0',
+  /** cfn-lint's dependencies are unpinned: resolve them as of a fixed day after its release. */
+  cfnLintResolvedAsOf: '2026-11-01',
 } as const;

@@ -2,7 +2,9 @@ import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { mkdir, rm, writeFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PrerequisiteError } from './errors.js';
+import { downloadsDir } from './paths.js';
 import { settings } from '../settings.js';
+import { versions } from '../versions.js';
 import { run } from './process.js';
 
 /** Finds an executable on PATH, or undefined. */
@@ -174,4 +176,24 @@ export async function fetchMavenArtifact(download: MavenDownload, coordinate: st
   const file = readdirSync(download.target).find((f) => !f.startsWith('.'));
   if (file === undefined) throw new Error(`Maven copied nothing for ${coordinate}`);
   return path.join(download.target, file);
+}
+
+/**
+ * uv, installed once into its own venv under the downloads: it makes the project's Python venvs and
+ * honours --exclude-newer, which resolves a tool's unpinned dependencies as of a date (pip cannot).
+ */
+export async function installUv(progress: (line: string) => void): Promise<string> {
+  const dir = path.join(downloadsDir, `uv-${versions.uv}`);
+  await installOnce(
+    dir,
+    versions.uv,
+    async (target) => {
+      await run('python3', ['-m', 'venv', target]);
+      await run(path.join(target, 'bin', 'pip'), ['install', '-q', `uv==${versions.uv}`]);
+    },
+    () => {
+      progress(`installing uv ${versions.uv}`);
+    },
+  );
+  return path.join(dir, 'bin', 'uv');
 }

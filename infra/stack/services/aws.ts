@@ -8,7 +8,7 @@ import { endpoints } from '../endpoints.js';
 import { PrerequisiteError } from '../lib/errors.js';
 import { downloadsDir } from '../lib/paths.js';
 import { run } from '../lib/process.js';
-import { findPython313, installOnce, onPath } from '../lib/toolchain.js';
+import { findPython313, installOnce, installUv, onPath } from '../lib/toolchain.js';
 import { ProcessService, type Progress } from '../service.js';
 import { settings, type StackSettings } from '../settings.js';
 import { versions } from '../versions.js';
@@ -74,7 +74,7 @@ class AwsEmulatorService extends ProcessService {
     };
     const venv = this.venv(choice);
     if (choice.kind === 'localstack') {
-      const uv = await this.uv(progress);
+      const uv = await installUv(progress);
       const spec = `localstack-core[runtime]==${versions.localstack}`;
       await installOnce(
         venv,
@@ -99,23 +99,6 @@ class AwsEmulatorService extends ProcessService {
       );
     }
     await mkdir(this.paths.data, { recursive: true });
-  }
-
-  /** uv resolves LocalStack's unpinned dependencies as of its release day (pip cannot). */
-  private async uv(progress: Progress): Promise<string> {
-    const dir = path.join(downloadsDir, `uv-${versions.uv}`);
-    await installOnce(
-      dir,
-      versions.uv,
-      async (target) => {
-        await run('python3', ['-m', 'venv', target]);
-        await run(path.join(target, 'bin', 'pip'), ['install', '-q', `uv==${versions.uv}`]);
-      },
-      () => {
-        progress(`installing uv ${versions.uv}`);
-      },
-    );
-    return path.join(dir, 'bin', 'uv');
   }
 
   protected async command(): Promise<{ command: string; args: string[]; env: NodeJS.ProcessEnv }> {

@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { runner } from 'node-pg-migrate';
+import type { ClientConfig } from 'pg';
 import { migrateCassandra } from '../cassandra/migrate.js';
 import { localAwsConfig, localCassandra, localKafka } from './clients.js';
 import { ensureTopic } from '../kafka/topics.js';
@@ -27,10 +28,16 @@ const { pipeline } = endpoints.postgres;
 /** The pipeline database's URL for the local stack (development credentials). */
 export const localDatabaseUrl = `postgres://${pipeline.user}:${pipeline.password}@${endpoints.postgres.host}:${endpoints.postgres.port}/${pipeline.database}`;
 
-/** Applies the versioned SQL migrations in migrations/postgres (node-pg-migrate), in one transaction. */
-export async function migrate(databaseUrl: string, report: (line: string) => void): Promise<void> {
+/**
+ * Applies the versioned SQL migrations in migrations/postgres (node-pg-migrate), in one transaction,
+ * to a database URL, or to connection settings (TLS options included, as RDS needs).
+ */
+export async function migrate(
+  database: string | ClientConfig,
+  report: (line: string) => void,
+): Promise<void> {
   const applied = await runner({
-    databaseUrl,
+    databaseUrl: database,
     dir: path.join(repoRoot, 'migrations/postgres'),
     direction: 'up',
     migrationsTable: 'pgmigrations',

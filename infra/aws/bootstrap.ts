@@ -14,7 +14,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { cassandraClientOptions } from '../../functions/lib/cassandra.js';
 import { readDbSecret, sslOptions } from '../../functions/lib/db.js';
 import { kafkaConnection } from '../../functions/lib/kafka.js';
-import { migrateCassandra } from '../cassandra/migrate.js';
+import { applyRepoMigrations } from '../cassandra/migrate.js';
 import { ensureTopic } from '../kafka/topics.js';
 import { migrate } from '../local/bootstrap.js';
 import { localResources } from '../local/resources.js';
@@ -73,19 +73,12 @@ async function main(): Promise<void> {
       CASSANDRA_TLS: 'true',
     }),
   );
-  try {
-    await keyspaces.connect();
-    await migrateCassandra({
-      client: keyspaces,
-      keyspace: localResources.keyspace,
-      replication: "{'class': 'SingleRegionStrategy'}",
-      dir: path.join(repoRoot, 'migrations/cassandra'),
-      report: say,
-      target: 'keyspaces',
-    });
-  } finally {
-    await keyspaces.shutdown();
-  }
+  await applyRepoMigrations(keyspaces, {
+    keyspace: localResources.keyspace,
+    replication: "{'class': 'SingleRegionStrategy'}",
+    report: say,
+    target: 'keyspaces',
+  });
 
   const connection = await kafkaConnection({ AWS_REGION: region, MSK_CLUSTER_ARN: clusterArn });
   const admin = new Kafka({

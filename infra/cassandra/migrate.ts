@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import cassandraDriver from 'cassandra-driver';
+import { repoRoot } from '../stack/lib/paths.js';
 
 /** Where the migrations run: a Cassandra cluster, or Amazon Keyspaces and its documented differences. */
 export type CqlTarget = 'cassandra' | 'keyspaces';
@@ -80,6 +81,22 @@ export async function migrateCassandra(options: {
     ran.length === 0 ? 'cassandra migrations: up to date' : `cassandra migrations: applied ${ran.join(', ')}`,
   );
   return ran;
+}
+
+/**
+ * The repository's CQL migrations (migrations/cassandra) on a cluster, over a session of their own:
+ * connected for the run, shut down after it, whatever happens. What both bootstraps do.
+ */
+export async function applyRepoMigrations(
+  client: Pick<cassandraDriver.Client, 'execute' | 'connect' | 'shutdown'>,
+  options: { keyspace: string; replication: string; report: (line: string) => void; target?: CqlTarget },
+): Promise<string[]> {
+  try {
+    await client.connect();
+    return await migrateCassandra({ client, dir: path.join(repoRoot, 'migrations/cassandra'), ...options });
+  } finally {
+    await client.shutdown();
+  }
 }
 
 /** The statements of a CQL file: `--` comments dropped, split on the `;` that ends a line. */

@@ -12,7 +12,7 @@ import {
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { runner } from 'node-pg-migrate';
 import type { ClientConfig } from 'pg';
-import { migrateCassandra } from '../cassandra/migrate.js';
+import { applyRepoMigrations } from '../cassandra/migrate.js';
 import { localAwsConfig, localCassandra, localKafka } from './clients.js';
 import { ensureTopic } from '../kafka/topics.js';
 import { registerAvroSchema } from '../registry/schemas.js';
@@ -132,17 +132,9 @@ async function bootstrapStream(report: (line: string) => void): Promise<void> {
   } finally {
     sqs.destroy();
   }
-  const cassandra = localCassandra();
-  try {
-    await cassandra.connect();
-    await migrateCassandra({
-      client: cassandra,
-      keyspace: localResources.keyspace,
-      replication: "{'class': 'SimpleStrategy', 'replication_factor': 1}",
-      dir: path.join(repoRoot, 'migrations/cassandra'),
-      report,
-    });
-  } finally {
-    await cassandra.shutdown();
-  }
+  await applyRepoMigrations(localCassandra(), {
+    keyspace: localResources.keyspace,
+    replication: "{'class': 'SimpleStrategy', 'replication_factor': 1}",
+    report,
+  });
 }

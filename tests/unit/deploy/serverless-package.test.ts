@@ -56,6 +56,9 @@ function stackOf(template: () => Template, stage: string) {
 
 const functionNames = ['health', 'fetch', 'persist', 'publish', 'sink'] as const;
 
+/** esbuild bundles five functions per packaging: seconds alone, more while other test files run. */
+const packagingTimeoutMs = 120_000;
+
 /** The CloudFormation that `sls package --stage local` makes from the real serverless.yml. */
 describe('serverless.yml', () => {
   let template: Template;
@@ -63,7 +66,7 @@ describe('serverless.yml', () => {
 
   beforeAll(() => {
     template = Template.parse(packagedTemplate(slsPackage('local', { PIPELINE_API_KEY: 'test-key' })));
-  });
+  }, packagingTimeoutMs);
 
   it('packages the five functions on the Node.js 22 runtime', () => {
     for (const name of functionNames) {
@@ -168,7 +171,7 @@ describe('serverless.yml, aws stage', () => {
         }),
       ),
     );
-  });
+  }, packagingTimeoutMs);
 
   it("maps the users topic to sink through an MSK event-source mapping with the sink's batching and on-failure queue", () => {
     const mappings = stack.mappings();

@@ -1,4 +1,3 @@
-import { KafkaClient } from '@aws-sdk/client-kafka';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -9,7 +8,8 @@ export interface AwsSettings {
   readonly AWS_ENDPOINT_URL?: string | undefined;
 }
 
-const clientConfig = (settings: AwsSettings) => ({
+/** Region, and the emulator's endpoint offline: what every AWS client of the functions is made with. */
+export const clientConfig = (settings: AwsSettings) => ({
   region: settings.AWS_REGION,
   ...(settings.AWS_ENDPOINT_URL === undefined ? {} : { endpoint: settings.AWS_ENDPOINT_URL }),
 });
@@ -17,7 +17,6 @@ const clientConfig = (settings: AwsSettings) => ({
 let s3: S3Client | undefined;
 let secrets: SecretsManagerClient | undefined;
 let sqs: SQSClient | undefined;
-let msk: KafkaClient | undefined;
 
 /**
  * The S3 client: created on first use and kept for the life of the container, so that its
@@ -38,10 +37,4 @@ export function secretsClient(settings: AwsSettings): SecretsManagerClient {
 export function sqsClient(settings: AwsSettings): SQSClient {
   sqs ??= new SQSClient(clientConfig(settings));
   return sqs;
-}
-
-/** The MSK control-plane client (broker discovery), created on first use and kept for the life of the container. */
-export function mskClient(settings: AwsSettings): KafkaClient {
-  msk ??= new KafkaClient(clientConfig(settings));
-  return msk;
 }

@@ -1,8 +1,7 @@
-import type { KafkaClient } from '@aws-sdk/client-kafka';
-import { GetBootstrapBrokersCommand } from '@aws-sdk/client-kafka';
+import { GetBootstrapBrokersCommand, KafkaClient } from '@aws-sdk/client-kafka';
 import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
 import { CompressionTypes, Kafka, logLevel, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
-import { mskClient, type AwsSettings } from './aws.js';
+import { clientConfig, type AwsSettings } from './aws.js';
 import { ConfigError, TransientError } from './errors.js';
 import { logger } from './logger.js';
 
@@ -65,6 +64,17 @@ export function mskIamSasl(region: string, sign: MskTokenSigner): SASLOptions {
     mechanism: 'oauthbearer',
     oauthBearerProvider: async () => ({ value: (await sign({ region })).token }),
   };
+}
+
+let msk: KafkaClient | undefined;
+
+/**
+ * The MSK control-plane client (broker discovery), created on first use and kept for the life of the
+ * container. Here rather than with the other AWS clients: only publish loads it.
+ */
+function mskClient(settings: AwsSettings): KafkaClient {
+  msk ??= new KafkaClient(clientConfig(settings));
+  return msk;
 }
 
 let connection: Promise<KafkaConnection> | undefined;

@@ -18,7 +18,7 @@ const say = (line: string): void => {
 };
 
 /** The CloudFormation templates kept under `dir`, found by their format version, not by their name. */
-export function cloudFormationTemplates(dir: string): string[] {
+function cloudFormationTemplates(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((entry) => entry.isFile() && /\.(ya?ml|json)$/.test(entry.name))
     .map((entry) => path.join(entry.parentPath, entry.name))

@@ -46,6 +46,8 @@ export function pipelineClient(baseUrl: string, apiKey: string) {
   return {
     fetch: (count: number, seed: string) => call('fetch', { count, seed }),
     persist: (key: string) => call('persist', { key }),
+    /** How far a batch has come: its users in PostgreSQL, published, and in Cassandra. */
+    status: (batchId: string) => call('status', { batchId }),
     /** Publishes until the outbox is empty; returns how many events that took. */
     drain: async (): Promise<number> => {
       let published = 0;

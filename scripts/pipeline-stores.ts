@@ -37,3 +37,37 @@ export async function sunkAtOf(
   );
   return sunk;
 }
+
+/**
+ * How many of a batch's new users Spark's `users_per_minute` aggregate counts. The job windows users
+ * by the minute they were created; other batches created in the same minutes are counted there too,
+ * so PostgreSQL's count of those other users is taken off. Also returns the minutes concerned.
+ */
+export async function aggregatedUsersOfBatch(
+  pool: pg.Pool,
+  cassandra: cassandraDriver.Client,
+  batchId: string,
+): Promise<{ users: number; minutes: Date[] }> {
+  const { rows } = await pool.query<{ minute: Date; others: string }>(
+    `WITH minutes AS (
+       SELECT DISTINCT to_timestamp(floor(extract(epoch FROM created_at) / 60) * 60) AS minute
+         FROM users WHERE batch_id = $1)
+     SELECT m.minute, count(u.user_key) FILTER (WHERE u.batch_id <> $1) AS others
+       FROM minutes m
+       JOIN users u ON u.created_at >= m.minute AND u.created_at < m.minute + interval '1 minute'
+      GROUP BY m.minute`,
+    [batchId],
+  );
+  let users = 0;
+  for (const { minute, others } of rows) {
+    const result = await cassandra.execute(
+      `SELECT sum(users) AS users FROM ${localResources.keyspace}.users_per_minute WHERE window_start = ?`,
+      [minute],
+      { prepare: true },
+    );
+    // sum() of a bigint column arrives as the driver's Long: its decimal text is exact.
+    const aggregated = Number(String(result.first()['users'] ?? 0));
+    users += Math.max(0, aggregated - Number(others));
+  }
+  return { users, minutes: rows.map((row) => row.minute) };
+}

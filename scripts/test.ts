@@ -9,6 +9,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { stackHome } from '../infra/stack/lib/paths.js';
 import { onPath } from '../infra/stack/lib/toolchain.js';
+import { airflowBin, provisionAirflowVenv } from '../infra/stack/services/airflow.js';
+import { pipelineServiceNames } from '../infra/stack/services/index.js';
 import { down, status, up } from '../infra/stack/stack.js';
 
 const say = (line: string): void => {
@@ -64,8 +66,39 @@ function vitest(project: string): boolean {
   ]);
 }
 
-function counts(projects: readonly string[]): { passed: number; failed: number; skipped: number } {
+/** A pytest suite, run by the given venv's Python, reporting into a JUnit XML file for the counts. */
+function pytest(name: string, python: string, folder: string): boolean {
+  return step(name, python, [
+    '-m',
+    'pytest',
+    '-q',
+    folder,
+    `--junitxml=${path.join(reportsDir, `${name}.xml`)}`,
+  ]);
+}
+
+/** The counts of a pytest JUnit XML report (its testsuite element's attributes). */
+function pytestCounts(file: string): { passed: number; failed: number; skipped: number } {
+  const suite = /<testsuite\b[^>]*>/.exec(readFileSync(file, 'utf8'))?.[0] ?? '';
+  const attribute = (name: string): number => Number(new RegExp(`\\b${name}="(\\d+)"`).exec(suite)?.[1] ?? 0);
+  const failed = attribute('failures') + attribute('errors');
+  const skipped = attribute('skipped');
+  return { passed: attribute('tests') - failed - skipped, failed, skipped };
+}
+
+function counts(
+  projects: readonly string[],
+  pytestSuites: readonly string[],
+): { passed: number; failed: number; skipped: number } {
   const total = { passed: 0, failed: 0, skipped: 0 };
+  for (const suite of pytestSuites) {
+    const file = path.join(reportsDir, `${suite}.xml`);
+    if (!existsSync(file)) continue;
+    const suiteCounts = pytestCounts(file);
+    total.passed += suiteCounts.passed;
+    total.failed += suiteCounts.failed;
+    total.skipped += suiteCounts.skipped;
+  }
   for (const project of projects) {
     const file = path.join(reportsDir, `${project}.json`);
     if (!existsSync(file)) continue;
@@ -87,11 +120,19 @@ async function main(): Promise<number> {
   ok = step('format', 'prettier', ['--check', '.']) && ok;
   ok = step('cfn-lint', 'tsx', ['infra/aws/lint.ts']) && ok;
   ok = vitest('unit') && ok;
+  await provisionAirflowVenv((line) => {
+    say(`[airflow] ${line}`);
+  });
+  ok = step('ruff', airflowBin('ruff'), ['check', 'airflow']) && ok;
+  ok = step('ruff format', airflowBin('ruff'), ['format', '--check', 'airflow']) && ok;
+  ok = pytest('dag', airflowBin('python'), 'airflow/tests') && ok;
 
-  const wasUp = (await status()).every((s) => s.pid !== undefined);
+  const wasUp = (await status())
+    .filter((s) => pipelineServiceNames.includes(s.name))
+    .every((s) => s.pid !== undefined);
   const stackStarted = Date.now();
   say('\n=== stack up');
-  await up([], (line) => {
+  await up(pipelineServiceNames, (line) => {
     say(`[stack] ${line}`);
   });
   timings.push(`${'stack up'.padEnd(12)} ok     ${((Date.now() - stackStarted) / 1000).toFixed(0)} s`);
@@ -105,7 +146,7 @@ async function main(): Promise<number> {
       });
     }
   }
-  const { passed, failed, skipped } = counts(['unit', 'integration', 'e2e']);
+  const { passed, failed, skipped } = counts(['unit', 'integration', 'e2e'], ['dag']);
   say(`\n${timings.join('\n')}\ntotal        ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   say(`${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`);
   return ok && failed === 0 ? 0 : 1;

@@ -1,18 +1,15 @@
 import { SigV4AuthProvider } from 'aws-sigv4-auth-cassandra-plugin';
 import cassandraDriver from 'cassandra-driver';
-import type { SinkSettings } from './config.js';
+import type { AwsSettings } from './aws.js';
+import type { CassandraSettings } from './config.js';
 import { TransientError } from './errors.js';
 
-/** What a Cassandra or Keyspaces session needs from a function's settings. */
-export type CassandraSettings = Pick<
-  SinkSettings,
-  | 'AWS_REGION'
-  | 'CASSANDRA_CONTACT_POINTS'
-  | 'CASSANDRA_LOCAL_DC'
-  | 'CASSANDRA_PORT'
-  | 'CASSANDRA_AUTH'
-  | 'CASSANDRA_TLS'
-> & { readonly CASSANDRA_KEYSPACE?: string };
+/**
+ * What a connection needs: the cluster's settings and the region (SigV4 signs for it). The keyspace
+ * is optional here: the migrations connect before the keyspace exists.
+ */
+export type CassandraConnectionSettings = Omit<CassandraSettings, 'CASSANDRA_KEYSPACE'> &
+  Pick<AwsSettings, 'AWS_REGION'> & { readonly CASSANDRA_KEYSPACE?: string };
 
 /**
  * The driver's options, from configuration only: the same code reaches the local node (9042, no auth,
@@ -20,7 +17,7 @@ export type CassandraSettings = Pick<
  * LOCAL_QUORUM everywhere: Keyspaces accepts no other level for writes, and on the local one-replica
  * node it is the same as LOCAL_ONE.
  */
-export function cassandraClientOptions(settings: CassandraSettings): cassandraDriver.ClientOptions {
+export function cassandraClientOptions(settings: CassandraConnectionSettings): cassandraDriver.ClientOptions {
   const contactPoints = [...settings.CASSANDRA_CONTACT_POINTS];
   return {
     contactPoints,
@@ -51,7 +48,9 @@ let client: Promise<cassandraDriver.Client> | undefined;
  * The Cassandra session: created and connected on first use, kept for the life of the container
  * (connecting discovers the cluster and prepares nothing twice). A failed connection is not cached.
  */
-export function cassandraSession(settings: SinkSettings): Promise<cassandraDriver.Client> {
+export function cassandraSession(
+  settings: CassandraSettings & Pick<AwsSettings, 'AWS_REGION'>,
+): Promise<cassandraDriver.Client> {
   client ??= (async () => {
     const created = new cassandraDriver.Client(cassandraClientOptions(settings));
     try {

@@ -103,8 +103,8 @@ export const PublishSettings = Common.extend(Database.shape)
   .refine(oneKafkaCluster.check, { message: oneKafkaCluster.message, path: ['KAFKA_BROKERS'] });
 export type PublishSettings = z.infer<typeof PublishSettings>;
 
-/** sink: where user events land, and where the records that never can go. */
-export const SinkSettings = Common.extend(Registry.shape).extend({
+/** The Cassandra cluster (Amazon Keyspaces on AWS) and the keyspace of the users table. */
+const Cassandra = z.object({
   /** The local node, or Amazon Keyspaces' regional endpoint (cassandra.<region>.amazonaws.com). */
   CASSANDRA_CONTACT_POINTS: list,
   /** The local node's data center, or on Keyspaces the region's name. */
@@ -116,12 +116,24 @@ export const SinkSettings = Common.extend(Registry.shape).extend({
   CASSANDRA_AUTH: z.enum(['none', 'sigv4']).default('none'),
   /** TLS to the contact points, the certificate checked against Node's roots (Keyspaces: on). */
   CASSANDRA_TLS: z.enum(['true', 'false']).default('false'),
-  /** Writes in flight at once per invocation. */
-  SINK_CONCURRENCY: int(1, 1024).default(128),
-  /** The SQS queue for poison records. */
-  DEAD_LETTER_QUEUE_URL: z.url(),
 });
+/** What the Cassandra session needs from a function's settings. */
+export type CassandraSettings = z.infer<typeof Cassandra>;
+
+/** sink: where user events land, and where the records that never can go. */
+export const SinkSettings = Common.extend(Registry.shape)
+  .extend(Cassandra.shape)
+  .extend({
+    /** Writes in flight at once per invocation. */
+    SINK_CONCURRENCY: int(1, 1024).default(128),
+    /** The SQS queue for poison records. */
+    DEAD_LETTER_QUEUE_URL: z.url(),
+  });
 export type SinkSettings = z.infer<typeof SinkSettings>;
+
+/** status: the database and the Cassandra table it compares a batch across. */
+export const StatusSettings = Common.extend(Database.shape).extend(Cassandra.shape);
+export type StatusSettings = z.infer<typeof StatusSettings>;
 
 const loaded = new Map<z.ZodType, unknown>();
 

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { downloadsDir, repoRoot } from '../stack/lib/paths.js';
 import { run } from '../stack/lib/process.js';
-import { installOnce, installUv } from '../stack/lib/toolchain.js';
+import { installOnce, ensureUv } from '../stack/lib/toolchain.js';
 import { versions } from '../stack/versions.js';
 import { packagedTemplateName, slsPackage } from './sls-package.js';
 
@@ -29,7 +29,7 @@ function cloudFormationTemplates(dir: string): string[] {
 /** cfn-lint's executable, installed on first use. */
 async function installCfnLint(): Promise<string> {
   const venv = path.join(downloadsDir, `cfn-lint-${versions.cfnLint}`);
-  const uv = await installUv(say);
+  const uv = await ensureUv(say);
   const spec = `cfn-lint==${versions.cfnLint}`;
   await installOnce(
     venv,

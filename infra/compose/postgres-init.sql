@@ -4,3 +4,5 @@ CREATE ROLE pipeline LOGIN PASSWORD 'pipeline-local';
 CREATE DATABASE pipeline OWNER pipeline;
 CREATE ROLE registry LOGIN PASSWORD 'registry-local';
 CREATE DATABASE registry OWNER registry;
+CREATE ROLE airflow LOGIN PASSWORD 'airflow-local';
+CREATE DATABASE airflow OWNER airflow;

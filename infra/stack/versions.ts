@@ -19,6 +19,8 @@ export const versions = {
   moto: '5.2.5',
   /** Installs LocalStack's venv; it honours --exclude-newer, which pip lacks. */
   uv: '0.13.9',
+  /** Airflow's venv installs airflow/requirements.txt under airflow/constraints.txt; this names it. */
+  airflow: '3.3.2',
   /** Lints the CloudFormation templates (infra/aws, and the packaged aws stage) in `npm test`. */
   cfnLint: '1.58.0',
   /** cfn-lint's dependencies are unpinned: resolve them as of a fixed day after its release. */

@@ -1,16 +1,20 @@
 import { bootstrapLocalPipeline } from '../../infra/local/bootstrap.js';
+import { pipelineServiceNames } from '../../infra/stack/services/index.js';
 import { down, status, up } from '../../infra/stack/stack.js';
 
 /**
- * Brings the local stack up for a suite that needs it, through the same code as `npm run stack -- up`.
- * A stack that was already up is left running; one this setup started is taken down afterwards.
+ * Brings the pipeline's services up for a suite that needs them, through the same code as
+ * `npm run stack -- up` (the tests that need Airflow or Spark start those themselves). A stack that
+ * was already up is left running; one this setup started is taken down afterwards, all of it.
  */
 export default async function setup(): Promise<() => Promise<void>> {
-  const wasUp = (await status()).every((s) => s.pid !== undefined);
+  const wasUp = (await status())
+    .filter((s) => pipelineServiceNames.includes(s.name))
+    .every((s) => s.pid !== undefined);
   const report = (line: string): void => {
     process.stdout.write(`[stack] ${line}\n`);
   };
-  await up([], report);
+  await up(pipelineServiceNames, report);
   await bootstrapLocalPipeline(report);
   return async () => {
     if (!wasUp) await down([], report);

@@ -2,10 +2,10 @@ import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { mkdir, rm, writeFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PrerequisiteError } from './errors.js';
-import { downloadsDir } from './paths.js';
 import { settings } from '../settings.js';
-import { versions } from '../versions.js';
 import { run } from './process.js';
+import { downloadsDir } from './paths.js';
+import { versions } from '../versions.js';
 
 /** Finds an executable on PATH, or undefined. */
 export function onPath(name: string): string | undefined {
@@ -179,10 +179,10 @@ export async function fetchMavenArtifact(download: MavenDownload, coordinate: st
 }
 
 /**
- * uv, installed once into its own venv under the downloads: it makes the project's Python venvs and
- * honours --exclude-newer, which resolves a tool's unpinned dependencies as of a date (pip cannot).
+ * uv, installed once into its own venv under the downloads folder: it makes the stack's Python venvs
+ * (LocalStack, Airflow, Spark) in seconds, honours constraints files, and can resolve as of a date.
  */
-export async function installUv(progress: (line: string) => void): Promise<string> {
+export async function ensureUv(progress: (message: string) => void): Promise<string> {
   const dir = path.join(downloadsDir, `uv-${versions.uv}`);
   await installOnce(
     dir,

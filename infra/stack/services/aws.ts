@@ -8,7 +8,7 @@ import { endpoints } from '../endpoints.js';
 import { PrerequisiteError } from '../lib/errors.js';
 import { downloadsDir } from '../lib/paths.js';
 import { run } from '../lib/process.js';
-import { findPython313, installOnce, installUv, onPath } from '../lib/toolchain.js';
+import { ensureUv, findPython313, installOnce, onPath } from '../lib/toolchain.js';
 import { ProcessService, type Progress } from '../service.js';
 import { settings, type StackSettings } from '../settings.js';
 import { versions } from '../versions.js';
@@ -74,7 +74,8 @@ class AwsEmulatorService extends ProcessService {
     };
     const venv = this.venv(choice);
     if (choice.kind === 'localstack') {
-      const uv = await installUv(progress);
+      // uv resolves LocalStack's unpinned dependencies as of its release day (pip cannot).
+      const uv = await ensureUv(progress);
       const spec = `localstack-core[runtime]==${versions.localstack}`;
       await installOnce(
         venv,

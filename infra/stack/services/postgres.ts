@@ -180,12 +180,16 @@ class PostgresService implements StackService {
     }
   }
 
-  /** Creates the pipeline's and the registry's roles and databases when they are missing. */
+  /** Creates the roles and databases of the pipeline, the registry and Airflow when they are missing. */
   async initialize(): Promise<void> {
     const client = new pg.Client({ host, port, ...superuser, database: 'postgres' });
     await client.connect();
     try {
-      for (const { user, password, database } of [endpoints.postgres.pipeline, endpoints.postgres.registry]) {
+      for (const { user, password, database } of [
+        endpoints.postgres.pipeline,
+        endpoints.postgres.registry,
+        endpoints.postgres.airflow,
+      ]) {
         const role = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [user]);
         if (role.rowCount === 0) {
           await client.query(

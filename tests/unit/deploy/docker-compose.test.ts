@@ -21,6 +21,9 @@ const Compose = z.object({
     z.string(),
     z.object({
       image: z.string(),
+      network_mode: z.string().optional(),
+      command: z.array(z.string()).default([]),
+      environment: z.record(z.string(), z.union([z.string(), z.number()]).nullable()).default({}),
       ports: z.array(z.string()).default([]),
       healthcheck: z.object({ test: z.array(z.string()) }).optional(),
       depends_on: z.record(z.string(), z.object({ condition: z.string() })).optional(),
@@ -54,7 +57,7 @@ describe('docker-compose.yml', () => {
     const { services } = normalised();
     for (const [name, service] of Object.entries(services)) {
       // PostgreSQL numbers its releases major.minor (15.18); the others major.minor.patch.
-      expect(service.image, name).toMatch(/:\d+\.\d+(\.\d+)?(-[a-z-]+)?$/);
+      expect(service.image, name).toMatch(/:\d+\.\d+(\.\d+)?(-[a-z0-9.-]+)?$/);
     }
     expect(services['localstack']?.image).toBe('localstack/localstack:4.14.0');
   });
@@ -73,12 +76,37 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('publishes the same host ports as the native stack', () => {
-    const published = Object.values(normalised().services)
+  it('publishes the same host ports as the native stack (services on the host network bind their own)', () => {
+    const { services } = normalised();
+    const published = Object.values(services)
       .flatMap((s) => s.ports)
       .map((p) => Number(p.split(':')[1]));
-    const clientPorts = nativeServices.map((s) => s.ports[0]);
+    const onHostNetwork = Object.entries(services)
+      .filter(([, s]) => s.network_mode === 'host')
+      .map(([name]) => name);
+    const clientPorts = nativeServices
+      .filter((s) => !onHostNetwork.includes(s.name))
+      .flatMap((s) => s.ports.slice(0, 1));
     expect(published.sort()).toEqual(clientPorts.sort());
+  });
+
+  it('runs Airflow as the native stack does, on the host network with every listener on 127.0.0.1', () => {
+    const { services } = normalised();
+    for (const name of ['airflow-scheduler', 'airflow-dag-processor', 'airflow']) {
+      const service = services[name];
+      expect(service?.image, name).toBe('apache/airflow:3.3.2-python3.11');
+      expect(service?.network_mode, name).toBe('host');
+      expect(service?.environment, name).toMatchObject({
+        AIRFLOW__API__HOST: '127.0.0.1',
+        AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST: '127.0.0.1',
+        AIRFLOW__CORE__DAGS_FOLDER: '/opt/airflow/dags',
+      });
+    }
+    // The scheduler's log server would listen on every interface.
+    expect(services['airflow-scheduler']?.command.join(' ')).toContain('--skip-serve-logs');
+    expect(services['airflow']?.depends_on).toEqual({
+      'airflow-dag-processor': { condition: 'service_healthy' },
+    });
   });
 
   it('starts the registry only once PostgreSQL is healthy, and keeps data in named volumes', () => {

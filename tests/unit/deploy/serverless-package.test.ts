@@ -4,7 +4,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { packagedTemplate, slsPackage } from '../../../infra/aws/sls-package.js';
 import { endpoints } from '../../../infra/stack/endpoints.js';
-import { PersistSettings, PublishSettings, SinkSettings } from '../../../functions/lib/config.js';
+import {
+  PersistSettings,
+  PublishSettings,
+  SinkSettings,
+  StatusSettings,
+} from '../../../functions/lib/config.js';
 
 const Template = z.object({
   Resources: z.record(
@@ -56,7 +61,7 @@ function stackOf(template: () => Template, stage: string) {
   };
 }
 
-const functionNames = ['health', 'fetch', 'persist', 'publish', 'sink'] as const;
+const functionNames = ['health', 'fetch', 'persist', 'publish', 'status', 'sink'] as const;
 
 /** esbuild bundles five functions per packaging: seconds alone, more while other test files run. */
 const packagingTimeoutMs = 120_000;
@@ -70,7 +75,7 @@ describe('serverless.yml', () => {
     template = Template.parse(packagedTemplate(slsPackage('local', { PIPELINE_API_KEY: 'test-key' })));
   }, packagingTimeoutMs);
 
-  it('packages the five functions on the Node.js 22 runtime', () => {
+  it('packages the six functions on the Node.js 22 runtime', () => {
     for (const name of functionNames) {
       expect(lambda(name), name).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -79,9 +84,10 @@ describe('serverless.yml', () => {
     }
   });
 
-  it('requires the API key on fetch, persist and publish, and not on health', () => {
+  it('requires the API key on fetch, persist, publish and status, and not on health', () => {
     const methods = resourcesOf(template, 'AWS::ApiGateway::Method').map(([, r]) => r.Properties);
     expect(methods.filter((m) => m['HttpMethod'] === 'POST').map((m) => m['ApiKeyRequired'])).toEqual([
+      true,
       true,
       true,
       true,
@@ -90,7 +96,7 @@ describe('serverless.yml', () => {
       [false],
     );
     const paths = resourcesOf(template, 'AWS::ApiGateway::Resource').map(([, r]) => r.Properties['PathPart']);
-    expect(paths.sort()).toEqual(['fetch', 'health', 'persist', 'publish']);
+    expect(paths.sort()).toEqual(['fetch', 'health', 'persist', 'publish', 'status']);
   });
 
   it("maps the users topic to sink through a Kafka event-source mapping with the sink's batching and on-failure queue", () => {
@@ -119,6 +125,8 @@ describe('serverless.yml', () => {
     expect(policyOf('persist')).not.toContain('s3:PutObject');
     expect(policyOf('publish')).toContain('secretsmanager:GetSecretValue');
     expect(policyOf('publish')).not.toMatch(/s3:|sqs:|kafka/);
+    expect(policyOf('status')).toContain('secretsmanager:GetSecretValue');
+    expect(policyOf('status')).not.toMatch(/s3:|sqs:|cassandra/);
     expect(policyOf('sink')).toContain('sqs:SendMessage');
     expect(policyOf('sink')).toContain('user-pipeline-local-sink-dlq');
     expect(policyOf('sink')).not.toMatch(/s3:|secretsmanager|kafka|cassandra/);
@@ -140,6 +148,10 @@ describe('serverless.yml', () => {
       USERS_SUBJECT: 'user-pipeline.users-value',
     });
     expect(env('sink')).toMatchObject({ CASSANDRA_KEYSPACE: 'user_pipeline' });
+    expect(env('status')).toMatchObject({
+      DB_SECRET_ID: 'user-pipeline/local/postgres',
+      CASSANDRA_KEYSPACE: 'user_pipeline',
+    });
     expect(env('sink')).not.toHaveProperty('DB_SECRET_ID');
     for (const name of functionNames) {
       expect(
@@ -229,6 +241,15 @@ describe('serverless.yml, aws stage', () => {
     expect(stack.policyOf('sink')).not.toMatch(/s3:|secretsmanager|kafka-cluster:Write/);
   });
 
+  it('lets status read the keyspace and the database secret, and write nothing', () => {
+    expect(JSON.stringify(grants('status', 'cassandra:Select'))).toMatch(
+      /:\/keyspace\/user_pipeline\/".*:\/keyspace\/user_pipeline\/table\/\*".*:\/keyspace\/system\*"/,
+    );
+    expect(grants('status', 'cassandra:Modify')).toEqual([]);
+    expect(grants('status', 'secretsmanager:GetSecretValue')).toHaveLength(1);
+    expect(stack.policyOf('status')).not.toMatch(/s3:|sqs:|kafka/);
+  });
+
   it('scopes S3 to the raw prefix, and gives a wildcard resource only to EC2 calls that take no other', () => {
     const rawObjects = { 'Fn::Join': ['', ['arn:aws:s3:::', imported('RawBucketName'), '/raw/*']] };
     expect(grants('fetch', 's3:PutObject')).toEqual([rawObjects]);
@@ -251,14 +272,18 @@ describe('serverless.yml, aws stage', () => {
       DB_SSL: 'true',
       DB_SSL_CA: 'rds',
     });
-    expect(env('sink')).toMatchObject({
+    const keyspaces = {
       CASSANDRA_CONTACT_POINTS: 'cassandra.us-east-1.amazonaws.com',
       CASSANDRA_LOCAL_DC: 'us-east-1',
       CASSANDRA_PORT: '9142',
       CASSANDRA_AUTH: 'sigv4',
       CASSANDRA_TLS: 'true',
+    };
+    expect(env('sink')).toMatchObject({
+      ...keyspaces,
       DEAD_LETTER_QUEUE_URL: imported('SinkDeadLetterQueueUrl'),
     });
+    expect(env('status')).toMatchObject({ ...keyspaces, DB_SSL: 'true', DB_SSL_CA: 'rds' });
     for (const name of functionNames) {
       for (const [key, value] of Object.entries(env(name))) {
         // A plain setting or an import of a non-secret output; never a dynamic reference that
@@ -291,6 +316,7 @@ describe('serverless.yml, aws stage', () => {
     expect(SinkSettings.safeParse(resolved('sink')).success).toBe(true);
     expect(PublishSettings.safeParse(resolved('publish')).error).toBeUndefined();
     expect(PersistSettings.safeParse(resolved('persist')).error).toBeUndefined();
+    expect(StatusSettings.safeParse(resolved('status')).error).toBeUndefined();
     expect(PublishSettings.parse(resolved('publish')).MSK_CLUSTER_ARN).toMatch(/^arn:aws:kafka:/);
   });
 

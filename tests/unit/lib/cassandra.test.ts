@@ -3,10 +3,13 @@ import { rootCertificates } from 'node:tls';
 import { SigV4AuthProvider } from 'aws-sigv4-auth-cassandra-plugin';
 import cassandraDriver from 'cassandra-driver';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { cassandraClientOptions, type CassandraSettings } from '../../../functions/lib/cassandra.js';
+import {
+  cassandraClientOptions,
+  type CassandraConnectionSettings,
+} from '../../../functions/lib/cassandra.js';
 
 /** The sink's settings on the aws stage (serverless.yml params.aws). */
-const keyspaces: CassandraSettings = {
+const keyspaces: CassandraConnectionSettings = {
   AWS_REGION: 'eu-west-1',
   CASSANDRA_CONTACT_POINTS: ['cassandra.eu-west-1.amazonaws.com'],
   CASSANDRA_LOCAL_DC: 'eu-west-1',

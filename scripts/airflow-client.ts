@@ -1,0 +1,78 @@
+/**
+ * The few calls of Airflow's REST API (v2) that the demo makes: log in, unpause the DAG, trigger a
+ * run with its conf, and follow its task instances and the fetch task's result. Every answer is
+ * parsed with zod; a non-2xx answer throws with Airflow's own message.
+ */
+import { z } from 'zod';
+
+const Token = z.object({ access_token: z.string().min(1) });
+const DagRun = z.object({ dag_run_id: z.string(), state: z.string() });
+const TaskInstances = z.object({
+  task_instances: z.array(
+    z.object({
+      task_id: z.string(),
+      state: z.string().nullable(),
+      try_number: z.number(),
+      duration: z.number().nullable(),
+    }),
+  ),
+});
+/** What the DAG's fetch task returns (its XCom). */
+export const FetchedBatch = z.object({
+  key: z.string(),
+  batchId: z.string(),
+  count: z.number(),
+  seed: z.string(),
+});
+export type FetchedBatch = z.infer<typeof FetchedBatch>;
+const XCom = z.object({ value: z.unknown() });
+
+/** One task of a run: its state (null before it is scheduled), attempt and duration in seconds. */
+export type TaskInstance = z.infer<typeof TaskInstances>['task_instances'][number];
+
+/** A logged-in client of the Airflow API server at `baseUrl`. */
+export async function airflowClient(baseUrl: string, login: { username: string; password: string }) {
+  const call = async (method: string, path: string, body?: unknown): Promise<unknown> => {
+    const response = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers: {
+        'content-type': 'application/json',
+        ...(token === '' ? {} : { authorization: `Bearer ${token}` }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(15_000),
+    });
+    const text = await response.text();
+    if (!response.ok)
+      throw new Error(`Airflow ${method} ${path} answered ${response.status}: ${text.slice(0, 300)}`);
+    return text === '' ? {} : (JSON.parse(text) as unknown);
+  };
+  let token = '';
+  token = Token.parse(await call('POST', '/auth/token', login)).access_token;
+  const dagPath = (dagId: string): string => `/api/v2/dags/${encodeURIComponent(dagId)}`;
+
+  return {
+    /** Pauses or unpauses the DAG: unpaused, its schedule runs and queued runs may start. */
+    setPaused: async (dagId: string, paused: boolean): Promise<void> => {
+      await call('PATCH', dagPath(dagId), { is_paused: paused });
+    },
+    /** Queues a manual run with `conf` (the DAG's params); returns its run id. */
+    trigger: async (dagId: string, conf: Record<string, unknown>): Promise<string> =>
+      DagRun.parse(await call('POST', `${dagPath(dagId)}/dagRuns`, { logical_date: null, conf })).dag_run_id,
+    /** The run's state: queued, running, success or failed. */
+    runState: async (dagId: string, runId: string): Promise<string> =>
+      DagRun.parse(await call('GET', `${dagPath(dagId)}/dagRuns/${encodeURIComponent(runId)}`)).state,
+    taskInstances: async (dagId: string, runId: string): Promise<TaskInstance[]> =>
+      TaskInstances.parse(
+        await call('GET', `${dagPath(dagId)}/dagRuns/${encodeURIComponent(runId)}/taskInstances`),
+      ).task_instances,
+    /** What a finished task returned (its `return_value` XCom). */
+    returnValue: async (dagId: string, runId: string, taskId: string): Promise<unknown> =>
+      XCom.parse(
+        await call(
+          'GET',
+          `${dagPath(dagId)}/dagRuns/${encodeURIComponent(runId)}/taskInstances/${taskId}/xcomEntries/return_value`,
+        ),
+      ).value,
+  };
+}

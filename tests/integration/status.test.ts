@@ -1,0 +1,79 @@
+import cassandraDriver from 'cassandra-driver';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { UserEvent } from '../../functions/lib/user-event.js';
+import { eventOf, USER_EVENT_COLUMNS, type UserEventRow } from '../../functions/publish/outbox-relay.js';
+import { writeUsers as sinkUsers } from '../../functions/sink/user-table.js';
+import { localResources } from '../../infra/local/resources.js';
+import { endpoints } from '../../infra/stack/endpoints.js';
+import { unique } from '../support/clients.js';
+import { apiGatewayPost, lambdaContext, type HttpHandler } from '../support/lambda-events.js';
+import { pipelinePool } from '../support/pipeline-db.js';
+import { generatedBatch, persistGeneratedUsers } from '../support/stream.js';
+
+const post = (body: unknown) => apiGatewayPost(JSON.stringify(body));
+
+/** The status handler in-process, configured as serverless.yml configures the local stage. */
+describe('status, in-process against PostgreSQL and Cassandra', () => {
+  let status: HttpHandler;
+  const pool = pipelinePool();
+  const cassandra = new cassandraDriver.Client({
+    contactPoints: [...endpoints.cassandra.contactPoints],
+    localDataCenter: endpoints.cassandra.localDataCenter,
+    keyspace: localResources.keyspace,
+  });
+
+  beforeAll(async () => {
+    vi.stubEnv('STAGE', 'local');
+    vi.stubEnv('AWS_ENDPOINT_URL', endpoints.aws.endpoint);
+    vi.stubEnv('AWS_REGION', endpoints.aws.region);
+    vi.stubEnv('AWS_ACCESS_KEY_ID', endpoints.aws.credentials.accessKeyId);
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', endpoints.aws.credentials.secretAccessKey);
+    vi.stubEnv('DB_SECRET_ID', localResources.dbSecretId);
+    vi.stubEnv('DB_SSL', 'false');
+    vi.stubEnv('CASSANDRA_CONTACT_POINTS', endpoints.cassandra.contactPoints.join(','));
+    vi.stubEnv('CASSANDRA_LOCAL_DC', endpoints.cassandra.localDataCenter);
+    vi.stubEnv('CASSANDRA_KEYSPACE', localResources.keyspace);
+    status = (await import('../../functions/status/handler.js')).handler;
+  });
+
+  afterAll(async () => {
+    vi.unstubAllEnvs();
+    await Promise.all([pool.end(), cassandra.shutdown()]);
+  });
+
+  it("follows a batch from PostgreSQL through the outbox into Cassandra, at each user's version", async () => {
+    const seed = unique('status');
+    const { batchId } = generatedBatch(seed, 1);
+    const keys = await persistGeneratedUsers(pool, seed, 250);
+    const ask = async () => JSON.parse((await status(post({ batchId }), lambdaContext())).body) as unknown;
+
+    expect(await ask()).toEqual({ batchId, users: 250, published: 0, inCassandra: 0, complete: false });
+
+    // 100 users published and written to Cassandra as the sink writes them.
+    const landed = keys.slice(0, 100);
+    await pool.query('UPDATE outbox SET published_at = now() WHERE user_key = ANY($1::uuid[])', [landed]);
+    const { rows } = await pool.query<UserEventRow>(
+      `SELECT ${USER_EVENT_COLUMNS} FROM outbox o JOIN users u ON u.user_key = o.user_key
+        WHERE u.user_key = ANY($1::uuid[])`,
+      [landed],
+    );
+    const events: UserEvent[] = rows.map(eventOf);
+    await sinkUsers(cassandra, events, 32);
+    expect(await ask()).toEqual({ batchId, users: 250, published: 100, inCassandra: 100, complete: false });
+
+    // A user whose PostgreSQL version moved on is not landed until Cassandra has that version.
+    await pool.query('UPDATE users SET version = version + 1 WHERE user_key = $1', [landed[0]]);
+    expect(await ask()).toMatchObject({ inCassandra: 99 });
+  });
+
+  it('answers 404 for an unknown batch and 400 for a malformed request', async () => {
+    const unknown = await status(post({ batchId: unique('nobatch') }), lambdaContext());
+    expect(unknown.statusCode).toBe(404);
+    expect(JSON.parse(unknown.body)).toMatchObject({ error: 'not-found' });
+    const malformed = await status(post({ batch: 'x' }), lambdaContext());
+    expect(malformed.statusCode).toBe(400);
+    expect(JSON.parse(malformed.body)).toMatchObject({
+      message: expect.stringContaining('batchId') as string,
+    });
+  });
+});

@@ -13,6 +13,9 @@ describe('selectServices', () => {
       'cassandra',
       'aws',
       'randomuser',
+      'airflow-scheduler',
+      'airflow-dag-processor',
+      'airflow',
     ]);
   });
 
@@ -23,7 +26,7 @@ describe('selectServices', () => {
   it('rejects an unknown name with the list of known ones', () => {
     expect(() => selectServices(['zookeeper'])).toThrow(
       new PrerequisiteError(
-        "unknown service 'zookeeper': the stack has postgres, kafka, registry, cassandra, aws, randomuser",
+        "unknown service 'zookeeper': the stack has postgres, kafka, registry, cassandra, aws, randomuser, airflow-scheduler, airflow-dag-processor, airflow",
       ),
     );
   });

@@ -1,7 +1,7 @@
 /**
  * The full test command (`npm test`, which `.ci/run` calls): installs what the tests need, runs the
- * static checks, the unit suite, then brings the local stack up and runs the integration and e2e
- * suites against it, and takes the stack down again if it started it. Ends with one line of counts.
+ * static checks (cfn-lint on the CloudFormation templates among them), the unit suite, then brings the
+ * local stack up and runs the integration and e2e suites against it, and takes the stack down again if it started it. Ends with one line of counts.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -119,6 +119,7 @@ async function main(): Promise<number> {
   ok = step('typecheck (plugins)', 'tsc', ['-p', 'plugins/serverless-offline-kafka']) && ok;
   ok = step('lint', 'eslint', ['.']) && ok;
   ok = step('format', 'prettier', ['--check', '.']) && ok;
+  ok = step('cfn-lint', 'tsx', ['infra/aws/lint.ts']) && ok;
   ok = vitest('unit') && ok;
   await provisionAirflowVenv((line) => {
     say(`[airflow] ${line}`);

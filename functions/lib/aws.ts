@@ -8,7 +8,8 @@ export interface AwsSettings {
   readonly AWS_ENDPOINT_URL?: string | undefined;
 }
 
-const clientConfig = (settings: AwsSettings) => ({
+/** Region, and the emulator's endpoint offline: what every AWS client of the functions is made with. */
+export const clientConfig = (settings: AwsSettings) => ({
   region: settings.AWS_REGION,
   ...(settings.AWS_ENDPOINT_URL === undefined ? {} : { endpoint: settings.AWS_ENDPOINT_URL }),
 });

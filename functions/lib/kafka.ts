@@ -1,10 +1,105 @@
-import { CompressionTypes, Kafka, logLevel, type LogEntry, type Producer } from 'kafkajs';
-import { TransientError } from './errors.js';
+import { GetBootstrapBrokersCommand, KafkaClient } from '@aws-sdk/client-kafka';
+import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
+import { CompressionTypes, Kafka, logLevel, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
+import { clientConfig, type AwsSettings } from './aws.js';
+import { ConfigError, TransientError } from './errors.js';
 import { logger } from './logger.js';
 
-/** What the Kafka client needs from a function's settings. */
-export interface KafkaSettings {
-  readonly KAFKA_BROKERS: readonly string[];
+/**
+ * What the Kafka client needs from a function's settings: a broker list (the local stage), or an MSK
+ * cluster's ARN (the AWS stage). The settings schema guarantees exactly one.
+ */
+export interface KafkaSettings extends AwsSettings {
+  readonly KAFKA_BROKERS?: readonly string[] | undefined;
+  readonly MSK_CLUSTER_ARN?: string | undefined;
+}
+
+/** How kafkajs reaches the cluster: its brokers, and TLS and SASL when the cluster wants them. */
+export interface KafkaConnection {
+  readonly brokers: string[];
+  readonly ssl?: true;
+  readonly sasl?: SASLOptions;
+}
+
+/** Signs an MSK IAM auth token for a region (aws-msk-iam-sasl-signer-js, from the default credentials). */
+export type MskTokenSigner = (options: { region: string }) => Promise<{ token: string }>;
+
+/** What discovering an MSK cluster takes: the control-plane client and the token signer. */
+export interface MskDeps {
+  readonly client: () => Pick<KafkaClient, 'send'>;
+  readonly sign: MskTokenSigner;
+}
+
+/**
+ * The brokers of an MSK cluster that take IAM auth over TLS (port 9098). A provisioned cluster without
+ * IAM client authentication has none: that is a deployment error, not something to retry.
+ */
+export async function mskBootstrapBrokers(
+  client: Pick<KafkaClient, 'send'>,
+  clusterArn: string,
+): Promise<string[]> {
+  let brokers: string | undefined;
+  try {
+    const response = await client.send(new GetBootstrapBrokersCommand({ ClusterArn: clusterArn }));
+    brokers = response.BootstrapBrokerStringSaslIam;
+  } catch (error) {
+    throw new TransientError(`could not discover the brokers of ${clusterArn}`, { cause: error });
+  }
+  const list = (brokers ?? '')
+    .split(',')
+    .map((broker) => broker.trim())
+    .filter((broker) => broker !== '');
+  if (list.length === 0) {
+    throw new ConfigError(`the MSK cluster ${clusterArn} has no IAM-authenticated brokers; enable IAM auth`);
+  }
+  return list;
+}
+
+/**
+ * SASL/OAUTHBEARER with an MSK IAM token. kafkajs calls the provider on every (re)authentication, so
+ * each connection gets a fresh token signed with the role's current credentials (tokens last 15 min).
+ */
+export function mskIamSasl(region: string, sign: MskTokenSigner): SASLOptions {
+  return {
+    mechanism: 'oauthbearer',
+    oauthBearerProvider: async () => ({ value: (await sign({ region })).token }),
+  };
+}
+
+let msk: KafkaClient | undefined;
+
+/**
+ * The MSK control-plane client (broker discovery), created on first use and kept for the life of the
+ * container. Here rather than with the other AWS clients: only publish loads it.
+ */
+function mskClient(settings: AwsSettings): KafkaClient {
+  msk ??= new KafkaClient(clientConfig(settings));
+  return msk;
+}
+
+let connection: Promise<KafkaConnection> | undefined;
+
+/**
+ * Where and how to connect, resolved once per container: the configured brokers as they are, or the
+ * MSK cluster's brokers from one GetBootstrapBrokers call, with IAM auth over TLS. A failed discovery
+ * is not kept, so the next invocation asks again.
+ */
+export function kafkaConnection(
+  settings: KafkaSettings,
+  deps: MskDeps = { client: () => mskClient(settings), sign: generateAuthToken },
+): Promise<KafkaConnection> {
+  connection ??= (async (): Promise<KafkaConnection> => {
+    if (settings.MSK_CLUSTER_ARN === undefined) return { brokers: [...(settings.KAFKA_BROKERS ?? [])] };
+    return {
+      brokers: await mskBootstrapBrokers(deps.client(), settings.MSK_CLUSTER_ARN),
+      ssl: true,
+      sasl: mskIamSasl(settings.AWS_REGION, deps.sign),
+    };
+  })();
+  connection.catch(() => {
+    connection = undefined;
+  });
+  return connection;
 }
 
 /** kafkajs's own log lines, through the function's structured logger (warnings and errors only). */
@@ -29,7 +124,7 @@ export function kafkaProducer(settings: KafkaSettings): Promise<Producer> {
   producer ??= (async () => {
     const kafka = new Kafka({
       clientId: 'user-pipeline-publish',
-      brokers: [...settings.KAFKA_BROKERS],
+      ...(await kafkaConnection(settings)),
       logLevel: logLevel.WARN,
       logCreator: toLogger,
       connectionTimeout: 3000,

@@ -11,7 +11,8 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { runner } from 'node-pg-migrate';
-import { migrateCassandra } from '../cassandra/migrate.js';
+import type { ClientConfig } from 'pg';
+import { applyRepoMigrations } from '../cassandra/migrate.js';
 import { localAwsConfig, localCassandra, localKafka } from './clients.js';
 import { ensureTopic } from '../kafka/topics.js';
 import { registerAvroSchema } from '../registry/schemas.js';
@@ -27,10 +28,16 @@ const { pipeline } = endpoints.postgres;
 /** The pipeline database's URL for the local stack (development credentials). */
 export const localDatabaseUrl = `postgres://${pipeline.user}:${pipeline.password}@${endpoints.postgres.host}:${endpoints.postgres.port}/${pipeline.database}`;
 
-/** Applies the versioned SQL migrations in migrations/postgres (node-pg-migrate), in one transaction. */
-export async function migrate(databaseUrl: string, report: (line: string) => void): Promise<void> {
+/**
+ * Applies the versioned SQL migrations in migrations/postgres (node-pg-migrate), in one transaction,
+ * to a database URL, or to connection settings (TLS options included, as RDS needs).
+ */
+export async function migrate(
+  database: string | ClientConfig,
+  report: (line: string) => void,
+): Promise<void> {
   const applied = await runner({
-    databaseUrl,
+    databaseUrl: database,
     dir: path.join(repoRoot, 'migrations/postgres'),
     direction: 'up',
     migrationsTable: 'pgmigrations',
@@ -125,17 +132,9 @@ async function bootstrapStream(report: (line: string) => void): Promise<void> {
   } finally {
     sqs.destroy();
   }
-  const cassandra = localCassandra();
-  try {
-    await cassandra.connect();
-    await migrateCassandra({
-      client: cassandra,
-      keyspace: localResources.keyspace,
-      replication: "{'class': 'SimpleStrategy', 'replication_factor': 1}",
-      dir: path.join(repoRoot, 'migrations/cassandra'),
-      report,
-    });
-  } finally {
-    await cassandra.shutdown();
-  }
+  await applyRepoMigrations(localCassandra(), {
+    keyspace: localResources.keyspace,
+    replication: "{'class': 'SimpleStrategy', 'replication_factor': 1}",
+    report,
+  });
 }

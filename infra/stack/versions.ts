@@ -28,4 +28,8 @@ export const versions = {
   spark: '3.5.7',
   /** The Cassandra connector exists for Spark 3.5 only (none for Spark 4). */
   sparkCassandraConnector: '3.5.1',
+  /** Lints the CloudFormation templates (infra/aws, and the packaged aws stage) in `npm test`. */
+  cfnLint: '1.58.0',
+  /** cfn-lint's dependencies are unpinned: resolve them as of a fixed day after its release. */
+  cfnLintResolvedAsOf: '2026-11-01',
 } as const;

@@ -216,7 +216,9 @@ class AirflowApiService extends AirflowProcess {
     });
     if (!response.ok) return false;
     const body = AirflowHealth.parse(await response.json());
-    return [body.metadatabase, body.scheduler, body.dag_processor].every((part) => part?.status === 'healthy');
+    return [body.metadatabase, body.scheduler, body.dag_processor].every(
+      (part) => part?.status === 'healthy',
+    );
   }
 }
 

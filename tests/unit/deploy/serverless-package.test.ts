@@ -1,11 +1,15 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { packagedTemplate, slsPackage } from '../../../infra/aws/sls-package.js';
 import { endpoints } from '../../../infra/stack/endpoints.js';
-import { repoRoot } from '../../../infra/stack/lib/paths.js';
+import {
+  PersistSettings,
+  PublishSettings,
+  SinkSettings,
+  StatusSettings,
+} from '../../../functions/lib/config.js';
 
 const Template = z.object({
   Resources: z.record(
@@ -18,38 +22,62 @@ type Template = z.infer<typeof Template>;
 const resourcesOf = (template: Template, type: string) =>
   Object.entries(template.Resources).filter(([, r]) => r.Type === type);
 
+const Statement = z.object({
+  Effect: z.literal('Allow'),
+  Action: z.union([z.string(), z.array(z.string())]),
+  Resource: z.unknown(),
+});
+type Statement = z.infer<typeof Statement>;
+const Role = z.object({
+  ManagedPolicyArns: z.array(z.unknown()).default([]),
+  Policies: z.array(z.object({ PolicyDocument: z.object({ Statement: z.array(Statement) }) })),
+});
+
+/** Reading one packaged stack: a function's properties, its role, its statements and environment. */
+function stackOf(template: () => Template, stage: string) {
+  const lambda = (name: string) =>
+    resourcesOf(template(), 'AWS::Lambda::Function').find(
+      ([, r]) => r.Properties['FunctionName'] === `user-pipeline-${stage}-${name}`,
+    )?.[1].Properties;
+  const roleOf = (name: string) => {
+    const role = lambda(name)?.['Role'] as { 'Fn::GetAtt': [string, string] } | undefined;
+    return Role.parse(template().Resources[role?.['Fn::GetAtt'][0] ?? '']?.Properties);
+  };
+  const statementsOf = (name: string): Statement[] =>
+    roleOf(name).Policies.flatMap((policy) => policy.PolicyDocument.Statement);
+  return {
+    lambda,
+    roleOf,
+    statementsOf,
+    policyOf: (name: string): string => JSON.stringify(roleOf(name).Policies),
+    /** The statements granting `action`, by their resources. */
+    grants: (name: string, action: string): unknown[] =>
+      statementsOf(name)
+        .filter((s) => [s.Action].flat().includes(action))
+        .map((s) => s.Resource),
+    env: (name: string) =>
+      (lambda(name)?.['Environment'] as { Variables: Record<string, unknown> }).Variables,
+    mappings: () => resourcesOf(template(), 'AWS::Lambda::EventSourceMapping').map(([, r]) => r.Properties),
+  };
+}
+
+const functionNames = ['health', 'fetch', 'persist', 'publish', 'status', 'sink'] as const;
+
+/** esbuild bundles five functions per packaging: seconds alone, more while other test files run. */
+const packagingTimeoutMs = 120_000;
+
 /** The CloudFormation that `sls package --stage local` makes from the real serverless.yml. */
 describe('serverless.yml', () => {
   let template: Template;
-  const lambda = (name: string) =>
-    resourcesOf(template, 'AWS::Lambda::Function').find(([, r]) => r.Properties['FunctionName'] === name)?.[1]
-      .Properties;
-  const policyOf = (name: string): string => {
-    const role = lambda(name)?.['Role'] as { 'Fn::GetAtt': [string, string] } | undefined;
-    const logicalId = role?.['Fn::GetAtt'][0] ?? '';
-    return JSON.stringify(template.Resources[logicalId]?.Properties['Policies']);
-  };
+  const { lambda, policyOf, env } = stackOf(() => template, 'local');
 
   beforeAll(() => {
-    const out = mkdtempSync(path.join(os.tmpdir(), 'sls-package-'));
-    const result = spawnSync(
-      path.join(repoRoot, 'node_modules/.bin/sls'),
-      ['package', '--stage', 'local', '--package', out],
-      {
-        cwd: repoRoot,
-        encoding: 'utf8',
-        env: { ...process.env, PIPELINE_API_KEY: 'test-key' },
-      },
-    );
-    if (result.status !== 0) throw new Error(`sls package failed:\n${result.stdout}${result.stderr}`);
-    template = Template.parse(
-      JSON.parse(readFileSync(path.join(out, 'cloudformation-template-update-stack.json'), 'utf8')),
-    );
-  });
+    template = Template.parse(packagedTemplate(slsPackage('local', { PIPELINE_API_KEY: 'test-key' })));
+  }, packagingTimeoutMs);
 
   it('packages the six functions on the Node.js 22 runtime', () => {
-    for (const name of ['health', 'fetch', 'persist', 'publish', 'status', 'sink']) {
-      expect(lambda(`user-pipeline-local-${name}`), name).toMatchObject({
+    for (const name of functionNames) {
+      expect(lambda(name), name).toMatchObject({
         Runtime: 'nodejs22.x',
         Handler: `functions/${name}/handler.handler`,
       });
@@ -72,7 +100,7 @@ describe('serverless.yml', () => {
   });
 
   it("maps the users topic to sink through a Kafka event-source mapping with the sink's batching and on-failure queue", () => {
-    const mappings = resourcesOf(template, 'AWS::Lambda::EventSourceMapping').map(([, r]) => r.Properties);
+    const mappings = stackOf(() => template, 'local').mappings();
     expect(mappings).toHaveLength(1);
     expect(mappings[0]).toMatchObject({
       Topics: ['user-pipeline.users'],
@@ -90,24 +118,22 @@ describe('serverless.yml', () => {
   });
 
   it('gives each function its own role: fetch may only write the raw zone, persist read it and the DB secret', () => {
-    expect(policyOf('user-pipeline-local-fetch')).toContain('s3:PutObject');
-    expect(policyOf('user-pipeline-local-fetch')).not.toMatch(/secretsmanager|s3:GetObject/);
-    expect(policyOf('user-pipeline-local-persist')).toContain('secretsmanager:GetSecretValue');
-    expect(policyOf('user-pipeline-local-persist')).toContain('s3:GetObject');
-    expect(policyOf('user-pipeline-local-persist')).not.toContain('s3:PutObject');
-    expect(policyOf('user-pipeline-local-publish')).toContain('secretsmanager:GetSecretValue');
-    expect(policyOf('user-pipeline-local-publish')).not.toMatch(/s3:|sqs:/);
-    expect(policyOf('user-pipeline-local-status')).toContain('secretsmanager:GetSecretValue');
-    expect(policyOf('user-pipeline-local-status')).not.toMatch(/s3:|sqs:/);
-    expect(policyOf('user-pipeline-local-sink')).toContain('sqs:SendMessage');
-    expect(policyOf('user-pipeline-local-sink')).toContain('user-pipeline-local-sink-dlq');
-    expect(policyOf('user-pipeline-local-sink')).not.toMatch(/s3:|secretsmanager/);
+    expect(policyOf('fetch')).toContain('s3:PutObject');
+    expect(policyOf('fetch')).not.toMatch(/secretsmanager|s3:GetObject/);
+    expect(policyOf('persist')).toContain('secretsmanager:GetSecretValue');
+    expect(policyOf('persist')).toContain('s3:GetObject');
+    expect(policyOf('persist')).not.toContain('s3:PutObject');
+    expect(policyOf('publish')).toContain('secretsmanager:GetSecretValue');
+    expect(policyOf('publish')).not.toMatch(/s3:|sqs:|kafka/);
+    expect(policyOf('status')).toContain('secretsmanager:GetSecretValue');
+    expect(policyOf('status')).not.toMatch(/s3:|sqs:|cassandra/);
+    expect(policyOf('sink')).toContain('sqs:SendMessage');
+    expect(policyOf('sink')).toContain('user-pipeline-local-sink-dlq');
+    expect(policyOf('sink')).not.toMatch(/s3:|secretsmanager|kafka|cassandra/);
+    for (const name of functionNames) expect(lambda(name)?.['VpcConfig'], name).toBeUndefined();
   });
 
   it('gives each function its own environment, with secret names and never secret values', () => {
-    const env = (name: string) =>
-      (lambda(`user-pipeline-local-${name}`)?.['Environment'] as { Variables: Record<string, unknown> })
-        .Variables;
     expect(env('fetch')).toMatchObject({
       RAW_BUCKET: 'user-pipeline-local-raw',
       RANDOMUSER_BASE_URL: 'http://127.0.0.1:3100',
@@ -127,11 +153,174 @@ describe('serverless.yml', () => {
       CASSANDRA_KEYSPACE: 'user_pipeline',
     });
     expect(env('sink')).not.toHaveProperty('DB_SECRET_ID');
-    for (const name of ['health', 'fetch', 'persist', 'publish', 'status', 'sink']) {
+    for (const name of functionNames) {
       expect(
         Object.values(env(name)).filter((value) => secrets.includes(String(value))),
         name,
       ).toEqual([]);
     }
+  });
+});
+
+const imported = (output: string) => ({ 'Fn::ImportValue': `user-pipeline-aws-infra-${output}` });
+
+/**
+ * The CloudFormation of `sls package --stage aws`: made offline, every infrastructure value an import
+ * of the infrastructure stack's exports (infra/aws/template.yml), resolved by CloudFormation at deploy.
+ */
+describe('serverless.yml, aws stage', () => {
+  let template: Template;
+  let packaged: string;
+  const stack = stackOf(() => template, 'aws');
+  const { lambda, env, grants, statementsOf, roleOf } = stack;
+
+  beforeAll(() => {
+    // No AWS credentials, no endpoint: packaging must not need an account.
+    packaged = slsPackage('aws', {
+      AWS_ACCESS_KEY_ID: '',
+      AWS_SECRET_ACCESS_KEY: '',
+      AWS_PROFILE: '',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    });
+    template = Template.parse(packagedTemplate(packaged));
+  }, packagingTimeoutMs);
+
+  it("maps the users topic to sink through an MSK event-source mapping with the sink's batching and on-failure queue", () => {
+    const mappings = stack.mappings();
+    expect(mappings).toHaveLength(1);
+    expect(mappings[0]).toEqual({
+      EventSourceArn: imported('MskClusterArn'),
+      FunctionName: { 'Fn::GetAtt': ['SinkLambdaFunction', 'Arn'] },
+      Topics: ['user-pipeline.users'],
+      BatchSize: 2000,
+      MaximumBatchingWindowInSeconds: 0.5,
+      StartingPosition: 'TRIM_HORIZON',
+      AmazonManagedKafkaEventSourceConfig: { ConsumerGroupId: 'user-pipeline-aws-sink' },
+      DestinationConfig: { OnFailure: { Destination: imported('SinkFailedBatchesQueueArn') } },
+    });
+  });
+
+  it('runs every function in the private subnets with the functions security group', () => {
+    for (const name of functionNames) {
+      expect(lambda(name)?.['VpcConfig'], name).toEqual({
+        SubnetIds: [imported('PrivateSubnetAId'), imported('PrivateSubnetBId')],
+        SecurityGroupIds: [imported('FunctionSecurityGroupId')],
+      });
+      expect(JSON.stringify(roleOf(name).ManagedPolicyArns), name).toContain(
+        'AWSLambdaVPCAccessExecutionRole',
+      );
+    }
+  });
+
+  it('lets publish discover the cluster and write the users topic idempotently, and nothing else of Kafka', () => {
+    const topic = { 'Fn::Join': ['/', [imported('MskTopicArnPrefix'), 'user-pipeline.users']] };
+    expect(grants('publish', 'kafka:GetBootstrapBrokers')).toEqual([imported('MskClusterArn')]);
+    expect(grants('publish', 'kafka-cluster:Connect')).toEqual([imported('MskClusterArn')]);
+    expect(grants('publish', 'kafka-cluster:WriteDataIdempotently')).toEqual([imported('MskClusterArn')]);
+    expect(grants('publish', 'kafka-cluster:WriteData')).toEqual([topic]);
+    expect(grants('publish', 'kafka-cluster:DescribeTopic')).toEqual([topic]);
+    expect(grants('publish', 'kafka-cluster:ReadData')).toEqual([]);
+    expect(grants('publish', 'secretsmanager:GetSecretValue')).toHaveLength(1);
+    expect(stack.policyOf('publish')).not.toMatch(/cassandra:|s3:|sqs:/);
+  });
+
+  it("lets the sink's mapping read the topic as its group, and the sink write the keyspace and its queues", () => {
+    const topic = { 'Fn::Join': ['/', [imported('MskTopicArnPrefix'), 'user-pipeline.users']] };
+    const group = { 'Fn::Join': ['/', [imported('MskGroupArnPrefix'), 'user-pipeline-aws-sink']] };
+    expect(grants('sink', 'kafka-cluster:Connect')).toEqual([imported('MskClusterArn')]);
+    expect(grants('sink', 'kafka-cluster:ReadData')).toEqual([topic]);
+    expect(grants('sink', 'kafka-cluster:DescribeTopic')).toEqual([topic]);
+    expect(grants('sink', 'kafka-cluster:AlterGroup')).toEqual([group]);
+    expect(grants('sink', 'kafka-cluster:WriteData')).toEqual([]);
+    expect(JSON.stringify(grants('sink', 'cassandra:Modify'))).toMatch(
+      /:\/keyspace\/user_pipeline\/".*:\/keyspace\/user_pipeline\/table\/\*"/,
+    );
+    expect(JSON.stringify(grants('sink', 'cassandra:Select'))).toContain(':/keyspace/system*');
+    expect(JSON.stringify(grants('sink', 'sqs:SendMessage'))).toContain('user-pipeline-aws-sink-dlq');
+    expect(grants('sink', 'sqs:SendMessage')).toContainEqual(imported('SinkFailedBatchesQueueArn'));
+    expect(stack.policyOf('sink')).not.toMatch(/s3:|secretsmanager|kafka-cluster:Write/);
+  });
+
+  it('lets status read the keyspace and the database secret, and write nothing', () => {
+    expect(JSON.stringify(grants('status', 'cassandra:Select'))).toMatch(
+      /:\/keyspace\/user_pipeline\/".*:\/keyspace\/user_pipeline\/table\/\*".*:\/keyspace\/system\*"/,
+    );
+    expect(grants('status', 'cassandra:Modify')).toEqual([]);
+    expect(grants('status', 'secretsmanager:GetSecretValue')).toHaveLength(1);
+    expect(stack.policyOf('status')).not.toMatch(/s3:|sqs:|kafka/);
+  });
+
+  it('scopes S3 to the raw prefix, and gives a wildcard resource only to EC2 calls that take no other', () => {
+    const rawObjects = { 'Fn::Join': ['', ['arn:aws:s3:::', imported('RawBucketName'), '/raw/*']] };
+    expect(grants('fetch', 's3:PutObject')).toEqual([rawObjects]);
+    expect(grants('persist', 's3:GetObject')).toEqual([rawObjects]);
+    expect(stack.policyOf('fetch')).not.toMatch(/secretsmanager|kafka|cassandra|sqs:/);
+    for (const name of functionNames) {
+      const wildcards = statementsOf(name).filter((s) => JSON.stringify(s.Resource) === '"*"');
+      expect(
+        wildcards.flatMap((s) => [s.Action].flat()).filter((a) => !a.startsWith('ec2:Describe')),
+        name,
+      ).toEqual([]);
+    }
+  });
+
+  it('configures the functions for MSK, Keyspaces and RDS, with secret names and never secret values', () => {
+    expect(env('publish')).toMatchObject({
+      KAFKA_BROKERS: '',
+      MSK_CLUSTER_ARN: imported('MskClusterArn'),
+      DB_SECRET_ID: 'user-pipeline/aws/postgres',
+      DB_SSL: 'true',
+      DB_SSL_CA: 'rds',
+    });
+    const keyspaces = {
+      CASSANDRA_CONTACT_POINTS: 'cassandra.us-east-1.amazonaws.com',
+      CASSANDRA_LOCAL_DC: 'us-east-1',
+      CASSANDRA_PORT: '9142',
+      CASSANDRA_AUTH: 'sigv4',
+      CASSANDRA_TLS: 'true',
+    };
+    expect(env('sink')).toMatchObject({
+      ...keyspaces,
+      DEAD_LETTER_QUEUE_URL: imported('SinkDeadLetterQueueUrl'),
+    });
+    expect(env('status')).toMatchObject({ ...keyspaces, DB_SSL: 'true', DB_SSL_CA: 'rds' });
+    for (const name of functionNames) {
+      for (const [key, value] of Object.entries(env(name))) {
+        // A plain setting or an import of a non-secret output; never a dynamic reference that
+        // CloudFormation would resolve to a secret, never a password-like variable.
+        expect(JSON.stringify(value), `${name}.${key}`).not.toMatch(/resolve:(secretsmanager|ssm-secure)/);
+        expect(key, name).not.toMatch(/PASSWORD|TOKEN|(SECRET|KEY)$/);
+      }
+    }
+    // API Gateway generates the key: its value is in no template.
+    const [key] = resourcesOf(template, 'AWS::ApiGateway::ApiKey');
+    expect(key?.[1].Properties).not.toHaveProperty('Value');
+  });
+
+  it('gives each function an environment its settings schema accepts once the imports resolve', () => {
+    const resolved = (name: string) =>
+      Object.fromEntries(
+        Object.entries(env(name)).map(([key, value]) => {
+          const output = (value as { 'Fn::ImportValue'?: string })['Fn::ImportValue'];
+          const samples: Record<string, string> = {
+            'user-pipeline-aws-infra-MskClusterArn':
+              'arn:aws:kafka:us-east-1:123456789012:cluster/user-pipeline-aws/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0-s1',
+            'user-pipeline-aws-infra-SchemaRegistryUrl': 'https://registry.internal.example/apis/ccompat/v7',
+            'user-pipeline-aws-infra-SinkDeadLetterQueueUrl':
+              'https://sqs.us-east-1.amazonaws.com/123456789012/user-pipeline-aws-sink-dlq',
+            'user-pipeline-aws-infra-RawBucketName': 'user-pipeline-aws-raw-123456789012',
+          };
+          return [key, output === undefined ? value : samples[output]];
+        }),
+      );
+    expect(SinkSettings.safeParse(resolved('sink')).success).toBe(true);
+    expect(PublishSettings.safeParse(resolved('publish')).error).toBeUndefined();
+    expect(PersistSettings.safeParse(resolved('persist')).error).toBeUndefined();
+    expect(StatusSettings.safeParse(resolved('status')).error).toBeUndefined();
+    expect(PublishSettings.parse(resolved('publish')).MSK_CLUSTER_ARN).toMatch(/^arn:aws:kafka:/);
+  });
+
+  it("bundles the Keyspaces plugin's AWS SDK v2 as its core only, not every service model", () => {
+    expect(statSync(path.join(packaged, 'sink.zip')).size).toBeLessThan(5 * 1024 * 1024);
   });
 });

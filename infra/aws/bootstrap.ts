@@ -1,0 +1,113 @@
+/**
+ * `npm run aws:bootstrap -- --cluster-arn … --registry-url …`: makes the AWS stage ready for the
+ * functions, idempotently, as infra/local/bootstrap.ts does offline: the PostgreSQL migrations on RDS,
+ * the CQL migrations on Amazon Keyspaces (its target: client-side timestamps, tables awaited ACTIVE),
+ * the users topic on MSK and the Avro schema in the registry. The clients are the functions' own
+ * (functions/lib), configured as the aws stage configures them, with the caller's AWS credentials.
+ * MSK and RDS are private: run it from inside the VPC (docs/deploy-aws.md says how).
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import cassandraDriver from 'cassandra-driver';
+import { Kafka, logLevel } from 'kafkajs';
+import { cassandraClientOptions } from '../../functions/lib/cassandra.js';
+import { readDbSecret, sslOptions } from '../../functions/lib/db.js';
+import { kafkaConnection } from '../../functions/lib/kafka.js';
+import { applyRepoMigrations } from '../cassandra/migrate.js';
+import { ensureTopic } from '../kafka/topics.js';
+import { migrate } from '../local/bootstrap.js';
+import { localResources } from '../local/resources.js';
+import { registerAvroSchema } from '../registry/schemas.js';
+import { repoRoot } from '../stack/lib/paths.js';
+
+const say = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      region: { type: 'string', default: 'us-east-1' },
+      stage: { type: 'string', default: 'aws' },
+      'cluster-arn': { type: 'string' },
+      'registry-url': { type: 'string' },
+      partitions: { type: 'string', default: '6' },
+    },
+  });
+  const clusterArn = values['cluster-arn'];
+  const registryUrl = values['registry-url'];
+  if (clusterArn === undefined || registryUrl === undefined) {
+    throw new Error('--cluster-arn and --registry-url are required: the infrastructure stack outputs them');
+  }
+  const region = values.region;
+  const secretId = `user-pipeline/${values.stage}/postgres`;
+
+  const secret = await readDbSecret({
+    AWS_REGION: region,
+    DB_SECRET_ID: secretId,
+    DB_POOL_MAX: 1,
+    DB_SSL: 'true',
+    DB_SSL_CA: 'rds',
+    STAGE: values.stage,
+  });
+  await migrate(
+    {
+      host: secret.host,
+      port: secret.port,
+      user: secret.username,
+      password: secret.password,
+      database: secret.dbname,
+      ssl: sslOptions({ DB_SSL: 'true', DB_SSL_CA: 'rds' }),
+    },
+    say,
+  );
+
+  const keyspaces = new cassandraDriver.Client(
+    cassandraClientOptions({
+      AWS_REGION: region,
+      CASSANDRA_CONTACT_POINTS: [`cassandra.${region}.amazonaws.com`],
+      CASSANDRA_LOCAL_DC: region,
+      CASSANDRA_PORT: 9142,
+      CASSANDRA_AUTH: 'sigv4',
+      CASSANDRA_TLS: 'true',
+    }),
+  );
+  await applyRepoMigrations(keyspaces, {
+    keyspace: localResources.keyspace,
+    replication: "{'class': 'SingleRegionStrategy'}",
+    report: say,
+    target: 'keyspaces',
+  });
+
+  const connection = await kafkaConnection({ AWS_REGION: region, MSK_CLUSTER_ARN: clusterArn });
+  const admin = new Kafka({
+    clientId: 'user-pipeline-bootstrap',
+    ...connection,
+    logLevel: logLevel.ERROR,
+  }).admin();
+  await admin.connect();
+  try {
+    await ensureTopic(admin, localResources.usersTopic, Number(values.partitions), say);
+  } finally {
+    await admin.disconnect();
+  }
+
+  const schemaId = await registerAvroSchema({
+    registryUrl,
+    subject: localResources.usersSubject,
+    schema: await readFile(path.join(repoRoot, 'schemas/user-event.avsc'), 'utf8'),
+    compatibility: 'BACKWARD',
+  });
+  say(`schema ${localResources.usersSubject}: id ${schemaId}`);
+}
+
+main().then(
+  () => {
+    process.exit(0);
+  },
+  (error: unknown) => {
+    process.stderr.write(`aws:bootstrap: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -121,9 +121,16 @@ describe('the CQL migrations on Amazon Keyspaces', () => {
       q.startsWith('CREATE TABLE IF NOT EXISTS user_pipeline.users'),
     );
     expect(executed[createUsers]).toMatch(/client_side_timestamps/);
-    const lastPoll = executed.findLastIndex((q) => q.startsWith('SELECT status'));
-    const recorded = executed.findIndex((q) => q.startsWith('INSERT INTO user_pipeline.schema_migrations'));
-    expect(lastPoll).toBeLessThan(recorded);
+    // Each file is recorded only after its last table was polled ACTIVE.
+    const records = executed.flatMap((q, i) =>
+      q.startsWith('INSERT INTO user_pipeline.schema_migrations') ? [i] : [],
+    );
+    expect(records).toHaveLength(ran.length);
+    for (const recorded of records) {
+      const lastCreate = executed.findLastIndex((q, i) => i < recorded && q.startsWith('CREATE TABLE'));
+      const lastPoll = executed.findLastIndex((q, i) => i < recorded && q.startsWith('SELECT status'));
+      expect(lastPoll).toBeGreaterThan(lastCreate);
+    }
 
     executed.length = 0;
     expect(await migrateCassandra(keyspacesRun(session, dir))).toEqual([]);

@@ -1,7 +1,9 @@
 /**
  * The full test command (`npm test`, which `.ci/run` calls): installs what the tests need, runs the
- * static checks (cfn-lint on the CloudFormation templates among them), the unit suite, then brings the
- * local stack up and runs the integration and e2e suites against it, and takes the stack down again if it started it. Ends with one line of counts.
+ * static checks (cfn-lint on the CloudFormation templates among them), the unit suite, ruff and the
+ * Python suites (the DAG's integrity, Spark's transforms), then brings the pipeline's services up and
+ * runs the integration and e2e suites against them (those that need Airflow or the Spark cluster
+ * start it), and takes the stack down again if it started it. Ends with one line of counts.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';

@@ -25,7 +25,7 @@ export default async function setup(): Promise<() => Promise<void>> {
  * `up` then the pipeline bootstrap, as `npm run stack -- up` does: tests that restart a service use
  * it, because the AWS emulator forgets the bucket and the secret when it restarts.
  */
-export async function upAndBootstrap(names: readonly string[] = []): Promise<void> {
+export async function upAndBootstrap(names: readonly string[] = pipelineServiceNames): Promise<void> {
   await up(names);
   await bootstrapLocalPipeline();
 }

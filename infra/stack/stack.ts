@@ -75,6 +75,21 @@ async function checkPorts(service: StackService): Promise<void> {
   }
 }
 
+/** Waits until the service is healthy, its start timeout passes, or its process is gone. */
+function waitForHealth(service: StackService): ReturnType<typeof waitUntil> {
+  // Gone on two checks in a row, a second apart: a process caught in the middle of its start once
+  // failed the ownership check (a cold CI run, right after spawn) while it went on to start fine.
+  let missing = 0;
+  return waitUntil(() => service.isHealthy(), {
+    timeoutMs: service.startTimeoutMs,
+    intervalMs: 1000,
+    stopEarly: async () => {
+      missing = (await service.pid()) === undefined ? missing + 1 : 0;
+      return missing >= 2 ? 'its process exited' : undefined;
+    },
+  });
+}
+
 async function bringUp(service: StackService, report: Reporter): Promise<void> {
   const say = (message: string): void => {
     report(`${service.name.padEnd(10)} ${message}`);
@@ -86,24 +101,22 @@ async function bringUp(service: StackService, report: Reporter): Promise<void> {
     say(`already running (pid ${running})`);
     return;
   }
-  if (running === undefined) {
+  const launch = async (): Promise<void> => {
     await service.provision(say);
     say('starting');
     await service.start(say);
-  } else {
-    say(`process ${running} is up but not healthy yet: waiting`);
+  };
+  if (running === undefined) await launch();
+  else say(`process ${running} is up but not healthy yet: waiting`);
+  let result = await waitForHealth(service);
+  if (!result.ok && running !== undefined && result.reason === 'its process exited') {
+    // A process we found rather than started, which died while we waited: one that lost a service
+    // it needs (Airflow's DAG processor when PostgreSQL restarts gives up after its retries). A
+    // fresh start is what the user asked for.
+    say('the process we waited for exited: starting a new one');
+    await launch();
+    result = await waitForHealth(service);
   }
-  // Gone on two checks in a row, a second apart: a process caught in the middle of its start once
-  // failed the ownership check (a cold CI run, right after spawn) while it went on to start fine.
-  let missing = 0;
-  const result = await waitUntil(() => service.isHealthy(), {
-    timeoutMs: service.startTimeoutMs,
-    intervalMs: 1000,
-    stopEarly: async () => {
-      missing = (await service.pid()) === undefined ? missing + 1 : 0;
-      return missing >= 2 ? 'its process exited' : undefined;
-    },
-  });
   if (!result.ok) {
     const log = service.logFiles[0] ?? '';
     throw new StartupError(

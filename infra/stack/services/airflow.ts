@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { z } from 'zod';
@@ -171,8 +171,13 @@ class AirflowDagProcessorService extends AirflowProcess {
   override readonly dependsOn = ['airflow-scheduler'];
   protected readonly airflowArgs = ['dag-processor'];
 
-  /** Healthy once its job heartbeats in the metadata database (Airflow's own liveness record). */
+  /**
+   * Healthy once its job heartbeats in the metadata database (Airflow's own liveness record): a job
+   * started with our process, since one that died moments ago still has a fresh heartbeat there.
+   */
   async isHealthy(): Promise<boolean> {
+    // The pid file is written when our process is spawned; the job starts a little after that.
+    const spawnedAt = (await stat(this.paths.pidFile)).mtimeMs;
     const client = new pg.Client({
       host: endpoints.postgres.host,
       port: endpoints.postgres.port,
@@ -185,7 +190,8 @@ class AirflowDagProcessorService extends AirflowProcess {
     try {
       const result = await client.query(
         `SELECT 1 FROM job WHERE job_type = 'DagProcessorJob' AND state = 'running'
-           AND latest_heartbeat > now() - interval '60 seconds'`,
+           AND latest_heartbeat > now() - interval '60 seconds' AND start_date >= to_timestamp($1)`,
+        [spawnedAt / 1000 - 5],
       );
       return (result.rowCount ?? 0) > 0;
     } finally {

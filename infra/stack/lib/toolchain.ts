@@ -79,24 +79,35 @@ export function findPython313(): string | undefined {
   return fromPath?.includes(`${path.sep}shims${path.sep}`) === false ? fromPath : undefined;
 }
 
+/** Installs in progress in this process, by target folder. */
+const installing = new Map<string, Promise<void>>();
+
 /**
  * Runs `build(target)` unless `target` holds a stamp equal to `stamp`, calling `announce` first so
  * that progress is shown only for real work. The stamp is written last: an interrupted install is
- * redone on the next run instead of being used half-finished.
+ * redone on the next run instead of being used half-finished. Services start in parallel and some
+ * share an install (uv, the Spark venv): a second caller for the same target waits for the first
+ * one's install instead of deleting it midway.
  */
-export async function installOnce(
+export function installOnce(
   target: string,
   stamp: string,
   build: (target: string) => Promise<void>,
   announce: () => void = () => undefined,
 ): Promise<void> {
-  const stampFile = path.join(target, '.installed');
-  if (existsSync(stampFile) && (await readFile(stampFile, 'utf8')) === stamp) return;
-  announce();
-  await rm(target, { recursive: true, force: true });
-  await mkdir(target, { recursive: true });
-  await build(target);
-  await writeFile(stampFile, stamp);
+  const running = installing.get(target);
+  if (running !== undefined) return running;
+  const install = (async () => {
+    const stampFile = path.join(target, '.installed');
+    if (existsSync(stampFile) && (await readFile(stampFile, 'utf8')) === stamp) return;
+    announce();
+    await rm(target, { recursive: true, force: true });
+    await mkdir(target, { recursive: true });
+    await build(target);
+    await writeFile(stampFile, stamp);
+  })().finally(() => installing.delete(target));
+  installing.set(target, install);
+  return install;
 }
 
 let mavenQueue: Promise<unknown> = Promise.resolve();

@@ -6,7 +6,12 @@
 import { z } from 'zod';
 
 const Token = z.object({ access_token: z.string().min(1) });
-const DagRun = z.object({ dag_run_id: z.string(), state: z.string() });
+const DagRun = z.object({
+  dag_run_id: z.string(),
+  state: z.string(),
+  start_date: z.string().nullable(),
+  end_date: z.string().nullable(),
+});
 const TaskInstances = z.object({
   task_instances: z.array(
     z.object({
@@ -56,12 +61,34 @@ export async function airflowClient(baseUrl: string, login: { username: string; 
     setPaused: async (dagId: string, paused: boolean): Promise<void> => {
       await call('PATCH', dagPath(dagId), { is_paused: paused });
     },
-    /** Queues a manual run with `conf` (the DAG's params); returns its run id. */
-    trigger: async (dagId: string, conf: Record<string, unknown>): Promise<string> =>
-      DagRun.parse(await call('POST', `${dagPath(dagId)}/dagRuns`, { logical_date: null, conf })).dag_run_id,
-    /** The run's state: queued, running, success or failed. */
-    runState: async (dagId: string, runId: string): Promise<string> =>
-      DagRun.parse(await call('GET', `${dagPath(dagId)}/dagRuns/${encodeURIComponent(runId)}`)).state,
+    /** Waits until the DAG processor has parsed the DAG (the API knows it), or throws after `timeoutMs`. */
+    waitForDag: async (dagId: string, timeoutMs: number): Promise<void> => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        try {
+          await call('GET', dagPath(dagId));
+          return;
+        } catch (error) {
+          if (Date.now() > deadline) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 2000));
+        }
+      }
+    },
+    /**
+     * Queues a manual run with `conf` (the DAG's params); returns its run id. Queued runs start in
+     * order of `runAfter` (default now).
+     */
+    trigger: async (dagId: string, conf: Record<string, unknown>, runAfter = new Date()): Promise<string> =>
+      DagRun.parse(
+        await call('POST', `${dagPath(dagId)}/dagRuns`, {
+          logical_date: null,
+          run_after: runAfter.toISOString(),
+          conf,
+        }),
+      ).dag_run_id,
+    /** The run: its state (queued, running, success, failed) and when it started and ended. */
+    run: async (dagId: string, runId: string): Promise<z.infer<typeof DagRun>> =>
+      DagRun.parse(await call('GET', `${dagPath(dagId)}/dagRuns/${encodeURIComponent(runId)}`)),
     taskInstances: async (dagId: string, runId: string): Promise<TaskInstance[]> =>
       TaskInstances.parse(
         await call('GET', `${dagPath(dagId)}/dagRuns/${encodeURIComponent(runId)}/taskInstances`),

@@ -28,7 +28,7 @@ import { sparkEndpoints } from '../infra/stack/services/spark.js';
 import { down, status, up } from '../infra/stack/stack.js';
 import { airflowClient, FetchedBatch, type TaskInstance } from './airflow-client.js';
 import { pipelineClient } from './http-client.js';
-import { startOffline } from './offline.js';
+import { startOffline, type Offline } from './offline.js';
 import { aggregatedUsersOfBatch } from './pipeline-stores.js';
 
 const DAG_ID = 'users_pipeline';
@@ -79,6 +79,13 @@ function memorySampler(offlinePid: number) {
   };
 }
 
+/** Pauses the DAG, if Airflow answers: best effort, on the way out. */
+async function pauseDag(): Promise<void> {
+  await airflowClient(endpoints.airflow.url, endpoints.airflow.login)
+    .then((airflow) => airflow.setPaused(DAG_ID, true))
+    .catch(() => undefined);
+}
+
 /** One line per task: `fetch ✓ 1.2 s`, `persist running`, `verify –`. */
 const stateLine = (tasks: readonly TaskInstance[]): string =>
   STAGES.map((stage) => {
@@ -103,7 +110,8 @@ async function main(): Promise<number> {
   const seed = values.seed;
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(seed)) throw new Error('--seed must be 1 to 64 letters, digits, _ or -');
   const started = Date.now();
-  const wasUp = (await status()).every((s) => s.pid !== undefined);
+  // Only what was down before is stopped at the end: services someone else started stay up.
+  const downBefore = (await status()).filter((s) => s.pid === undefined).map((s) => s.name);
   const timings: [string, number][] = [];
   const timed = async <T>(stage: string, task: () => Promise<T>): Promise<T> => {
     const begun = Date.now();
@@ -117,31 +125,43 @@ async function main(): Promise<number> {
       say(`[stack] ${line}`);
     }),
   );
-  await bootstrapLocalPipeline((line) => {
-    say(`[bootstrap] ${line}`);
-  });
-  say('starting sls offline with the Kafka trigger…');
-  // Airflow's connection names this address (OFFLINE_FUNCTIONS_URL): the default ports.
-  const offline = await timed('sls offline', () => startOffline());
-  if (offline.baseUrl !== OFFLINE_FUNCTIONS_URL)
-    throw new Error(`sls offline is not at ${OFFLINE_FUNCTIONS_URL}`);
-  const memory = memorySampler(offline.pid);
+  let offline: Offline | undefined;
+  let memory: ReturnType<typeof memorySampler> | undefined;
   const pool = new pg.Pool({ connectionString: localDatabaseUrl, max: 2 });
   const cassandra = localCassandra();
   const sqs = new SQSClient(localAwsConfig);
   const s3 = new S3Client({ ...localAwsConfig, forcePathStyle: true });
   let complete = false;
   try {
-    const api = pipelineClient(offline.baseUrl, await localApiKey());
+    await bootstrapLocalPipeline((line) => {
+      say(`[bootstrap] ${line}`);
+    });
+    say('starting sls offline with the Kafka trigger…');
+    // Airflow's connection names this address (OFFLINE_FUNCTIONS_URL): the default ports.
+    const functions = await timed('sls offline', () => startOffline());
+    offline = functions;
+    if (functions.baseUrl !== OFFLINE_FUNCTIONS_URL) {
+      throw new Error(`sls offline is not at ${OFFLINE_FUNCTIONS_URL}`);
+    }
+    memory = memorySampler(functions.pid);
+    const api = pipelineClient(functions.baseUrl, await localApiKey());
     const airflow = await airflowClient(endpoints.airflow.url, endpoints.airflow.login);
     await cassandra.connect();
     const dlqBefore = await deadLetterDepth(sqs);
+    // On a fresh stack the DAG processor may not have parsed the DAG yet.
+    await airflow.waitForDag(DAG_ID, 120_000);
 
-    const runId = await airflow.trigger(DAG_ID, { count: users, seed, nat: null });
+    // Queued runs start in order of run_after. Unpausing makes the schedule queue a run for the last
+    // 5-minute mark at once; a run_after before that mark puts the demo's run first.
+    const runId = await airflow.trigger(
+      DAG_ID,
+      { count: users, seed, nat: null },
+      new Date(Date.now() - 600_000),
+    );
     await airflow.setPaused(DAG_ID, false);
     say(
       `\nAirflow: triggered ${DAG_ID} run ${runId} (${users} users, seed ${seed}) and unpaused the DAG ` +
-        '(its schedule may queue a run of its own, which waits for this one: one run at a time)',
+        '(its schedule then queues a run of its own, which waits for this one: one run at a time)',
     );
     say(
       `  follow it in the UI: ${endpoints.airflow.url}/dags/${DAG_ID} (login ${endpoints.airflow.login.username} / ${endpoints.airflow.login.password})\n`,
@@ -180,10 +200,10 @@ async function main(): Promise<number> {
     const runDeadline = Date.now() + 20 * 60_000;
     while (!['success', 'failed'].includes(state) && Date.now() < runDeadline) {
       await sleep(2000);
-      state = await airflow.runState(DAG_ID, runId);
+      state = (await airflow.run(DAG_ID, runId)).state;
       await follow();
     }
-    const runMs = Date.now() - runStarted;
+    const ownRun = await airflow.run(DAG_ID, runId);
     // Spark's micro-batches trail the sink by a few seconds: wait for them, within a bound.
     const sparkDeadline = Date.now() + 180_000;
     while (state === 'success' && counts.aggregated < counts.users && Date.now() < sparkDeadline) {
@@ -198,6 +218,10 @@ async function main(): Promise<number> {
         : RawBatch.parse(await s3RawStore(s3, localResources.rawBucket).get(batch.key)).users.length;
     const dlq = (await deadLetterDepth(sqs)) - dlqBefore;
     const peak = await memory.stop();
+    const runSeconds =
+      ownRun.start_date === null || ownRun.end_date === null
+        ? '–'
+        : seconds(Date.parse(ownRun.end_date) - Date.parse(ownRun.start_date));
     complete =
       state === 'success' &&
       batch?.count === users &&
@@ -219,7 +243,7 @@ async function main(): Promise<number> {
       ["users in Spark's aggregates", String(counts.aggregated)],
       ['new records in the DLQ', String(dlq)],
       ...STAGES.map((stage): [string, string] => [`time: ${stage} task`, taskTime(stage)]),
-      ['time: DAG run, trigger to end', seconds(runMs)],
+      ['time: DAG run, start to end', runSeconds],
       ['time: trigger to aggregates', seconds(aggregatesMs)],
       ...timings.map(([stage, ms]): [string, string] => [`time: ${stage}`, seconds(ms)]),
       ['time: whole demo', seconds(Date.now() - started)],
@@ -240,27 +264,34 @@ async function main(): Promise<number> {
       );
       say(`  Spark master    ${sparkEndpoints.masterUi}`);
       say(`  Spark worker    ${sparkEndpoints.workerUi}`);
+      say(`  Spark job UI    ${sparkEndpoints.jobUi}`);
       say(
-        `  functions       ${offline.baseUrl}/{fetch,persist,publish,status,health}   x-api-key: ${await localApiKey()}`,
+        `  functions       ${functions.baseUrl}/{fetch,persist,publish,status,health}   x-api-key: ${await localApiKey()}`,
       );
       say(`  registry        ${endpoints.registry.url}`);
       say(`  postgres        ${localDatabaseUrl}`);
       say(`  cassandra       ${endpoints.cassandra.contactPoints.join(',')}:${endpoints.cassandra.port}`);
     }
   } finally {
-    await memory.stop();
+    await memory?.stop();
     await pool.end();
     await cassandra.shutdown();
     sqs.destroy();
     s3.destroy();
-    if (!values.keep) {
-      // Paused again: its schedule would otherwise call functions that are about to stop.
-      await airflowClient(endpoints.airflow.url, endpoints.airflow.login)
-        .then((airflow) => airflow.setPaused(DAG_ID, true))
-        .catch(() => undefined);
-      await offline.stop();
-      if (!wasUp)
-        await down([], (line) => {
+    if (values.keep && offline !== undefined) {
+      const functions = offline;
+      // Ctrl-C: the DAG is paused again (its schedule would call functions that are gone), then
+      // sls offline stops; the stack stays up.
+      process.once('SIGINT', () => {
+        void pauseDag()
+          .then(() => functions.stop())
+          .finally(() => process.exit(0));
+      });
+    } else {
+      await pauseDag();
+      await offline?.stop();
+      if (downBefore.length > 0)
+        await down(downBefore, (line) => {
           say(`[stack] ${line}`);
         });
     }

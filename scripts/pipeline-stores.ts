@@ -3,15 +3,6 @@ import type cassandraDriver from 'cassandra-driver';
 import type pg from 'pg';
 import { localResources } from '../infra/local/resources.js';
 
-/** The user keys PostgreSQL holds for the given source seeds. */
-export async function userKeysOfSeeds(pool: pg.Pool, seeds: readonly string[]): Promise<string[]> {
-  const { rows } = await pool.query<{ user_key: string }>(
-    'SELECT user_key::text FROM users WHERE source_seed = ANY($1)',
-    [seeds],
-  );
-  return rows.map((row) => row.user_key);
-}
-
 /**
  * When the sink wrote each of `keys` that Cassandra holds (its `sunk_at`, epoch ms): read in chunks
  * of 100 keys, 8 queries in flight. A key missing from the result is not in Cassandra.
@@ -39,15 +30,16 @@ export async function sunkAtOf(
 }
 
 /**
- * How many of a batch's new users Spark's `users_per_minute` aggregate counts. The job windows users
- * by the minute they were created; other batches created in the same minutes are counted there too,
- * so PostgreSQL's count of those other users is taken off. Also returns the minutes concerned.
+ * How many of a batch's new users Spark's `users_per_minute` aggregate counts. The job windows a
+ * created user by its `updated_at` as published, which for a user not updated before it was relayed
+ * is the minute it was created (`created_at`, used here). Other users created in the same minutes are
+ * counted there too, so PostgreSQL's count of them is taken off.
  */
 export async function aggregatedUsersOfBatch(
   pool: pg.Pool,
   cassandra: cassandraDriver.Client,
   batchId: string,
-): Promise<{ users: number; minutes: Date[] }> {
+): Promise<{ users: number }> {
   const { rows } = await pool.query<{ minute: Date; others: string }>(
     `WITH minutes AS (
        SELECT DISTINCT to_timestamp(floor(extract(epoch FROM created_at) / 60) * 60) AS minute
@@ -69,5 +61,5 @@ export async function aggregatedUsersOfBatch(
     const aggregated = Number(String(result.first()['users'] ?? 0));
     users += Math.max(0, aggregated - Number(others));
   }
-  return { users, minutes: rows.map((row) => row.minute) };
+  return { users };
 }

@@ -6,7 +6,7 @@
  * start it), and takes the stack down again if it started it. Ends with one line of counts.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { stackHome } from '../infra/stack/lib/paths.js';
@@ -115,6 +115,8 @@ function counts(
 
 async function main(): Promise<number> {
   const started = Date.now();
+  // A suite that cannot start must not be counted with the previous run's report.
+  rmSync(reportsDir, { recursive: true, force: true });
   mkdirSync(reportsDir, { recursive: true });
   ensureDockerCompose();
   let ok = step('typecheck', 'tsc', ['-p', '.']);

@@ -28,6 +28,12 @@ CALL_TIMEOUT = (5, 60)
 # How long verify waits for the batch's users to reach Cassandra, and how often it looks.
 VERIFY_TIMEOUT_SECONDS = 300
 VERIFY_POLL_SECONDS = 2
+# Publish calls in a row that publish nothing while rows remain (another relay holds them, SKIP
+# LOCKED) before the task gives up and lets Airflow retry it later; it waits between them.
+PUBLISH_STALLS_ALLOWED = 15
+PUBLISH_STALL_PAUSE_SECONDS = 2
+# Answers that say "later", not "wrong": API Gateway's throttling and a request timeout.
+RETRYABLE_4XX = frozenset({408, 429})
 
 
 class PipelineCallError(Exception):
@@ -55,10 +61,12 @@ def fetch_body(count: int, seed: str, nat: str | None) -> dict[str, Any]:
 def call_function(endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
     """POSTs ``body`` to a function and returns its JSON answer.
 
-    A 4xx means the request itself is wrong: the task fails at once, without retries. A 5xx or a
-    connection error raises PipelineCallError, which Airflow retries with backoff.
+    A 4xx means the request itself is wrong: the task fails at once, without retries (but 408 and
+    429, which say "later"). A 5xx, a 408, a 429 or no answer at all raises PipelineCallError, which
+    Airflow retries with backoff.
     """
     # Imported here, not at module level: DAG parsing stays fast and free of provider imports.
+    import requests
     from airflow.providers.http.hooks.http import HttpHook
     from airflow.sdk.exceptions import AirflowFailException
 
@@ -67,12 +75,12 @@ def call_function(endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
         response = hook.run(
             endpoint, json=body, extra_options={"timeout": CALL_TIMEOUT, "check_response": False}
         )
-    except Exception as error:  # requests' connection errors and timeouts
+    except requests.exceptions.RequestException as error:  # connection errors and timeouts
         raise PipelineCallError(f"POST /{endpoint} got no answer: {error}") from error
     message = _message_of(response)
-    if 400 <= response.status_code < 500:
+    if 400 <= response.status_code < 500 and response.status_code not in RETRYABLE_4XX:
         raise AirflowFailException(f"POST /{endpoint} was refused ({response.status_code}): {message}")
-    if response.status_code >= 500:
+    if response.status_code >= 500 or response.status_code in RETRYABLE_4XX:
         raise PipelineCallError(f"POST /{endpoint} failed ({response.status_code}): {message}")
     return response.json()
 
@@ -147,13 +155,26 @@ def users_pipeline() -> None:
 
     @task(execution_timeout=timedelta(minutes=10))
     def publish(batch: dict[str, Any]) -> dict[str, Any]:
-        """Relays the outbox to Kafka until it is empty (each call drains within its own time limit)."""
+        """Relays the outbox to Kafka until it is empty (each call drains within its own time limit).
+
+        Calls that publish nothing while rows remain (another relay holds them) are spaced out, and
+        after a few the task fails so that Airflow retries it later.
+        """
         total = 0
+        stalls = 0
         while True:
             result = call_function("publish", {"drain": True})
             total += result["published"]
             if result["remaining"] == 0:
                 break
+            stalls = stalls + 1 if result["published"] == 0 else 0
+            if stalls >= PUBLISH_STALLS_ALLOWED:
+                raise PipelineCallError(
+                    f"publish made no progress in {stalls} calls: {result['remaining']} rows remain, "
+                    "held by another relay"
+                )
+            if stalls > 0:
+                time.sleep(PUBLISH_STALL_PAUSE_SECONDS)
             log.info("published %d so far, %d remaining", total, result["remaining"])
         log.info("published %d events", total)
         return batch
@@ -162,18 +183,25 @@ def users_pipeline() -> None:
     def verify(batch: dict[str, Any]) -> dict[str, Any]:
         """Waits until every user of the batch is in Cassandra.
 
-        Fails, within its bound, saying how many are missing and where they stopped.
+        Fails, within its bound, saying how many are missing and where they stopped. A status call
+        that fails for a moment is polled again within the same bound rather than retried by Airflow,
+        so the bound holds.
         """
-        deadline = time.monotonic() + VERIFY_TIMEOUT_SECONDS
-        while True:
-            status = call_function("status", {"batchId": batch["batchId"]})
-            problem = shortfall(status)
-            if problem is None:
-                log.info("all %d users of batch %s are in Cassandra", status["users"], batch["batchId"])
-                return status
-            if time.monotonic() >= deadline:
-                from airflow.sdk.exceptions import AirflowFailException
+        from airflow.sdk.exceptions import AirflowFailException
 
+        deadline = time.monotonic() + VERIFY_TIMEOUT_SECONDS
+        problem = "the status function never answered"
+        while True:
+            try:
+                status = call_function("status", {"batchId": batch["batchId"]})
+            except PipelineCallError as error:
+                problem = str(error)
+            else:
+                problem = shortfall(status)
+                if problem is None:
+                    log.info("all %d users of batch %s are in Cassandra", status["users"], batch["batchId"])
+                    return status
+            if time.monotonic() >= deadline:
                 raise AirflowFailException(f"after {VERIFY_TIMEOUT_SECONDS} s: {problem}")
             time.sleep(VERIFY_POLL_SECONDS)
 

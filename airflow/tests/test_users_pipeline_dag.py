@@ -110,3 +110,53 @@ def test_verify_says_how_many_are_missing_and_where_they_stopped():
     message = module.shortfall(in_kafka)
     assert message.startswith("3 of 10 users of batch b1 are not in Cassandra; all are published")
     assert "between Kafka and Cassandra" in message
+
+
+class FakeResponse:
+    def __init__(self, status_code: int, body: dict[str, object]) -> None:
+        self.status_code = status_code
+        self._body = body
+        self.text = str(body)
+
+    def json(self) -> dict[str, object]:
+        return self._body
+
+
+@pytest.mark.parametrize(
+    ("answer", "retried"),
+    [
+        (FakeResponse(403, {"message": "Forbidden"}), False),
+        (FakeResponse(400, {"message": "count must be at least 1"}), False),
+        (FakeResponse(429, {"message": "Too Many Requests"}), True),
+        (FakeResponse(503, {"message": "Kafka is unavailable"}), True),
+    ],
+)
+def test_a_refusal_fails_at_once_and_a_passing_failure_is_retried(monkeypatch, answer, retried):
+    from airflow.providers.http.hooks.http import HttpHook
+    from airflow.sdk.exceptions import AirflowFailException
+
+    module = load_module()
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_USERS_PIPELINE_API", '{"conn_type": "http", "host": "http://127.0.0.1:9"}'
+    )
+    monkeypatch.setattr(HttpHook, "run", lambda self, *args, **kwargs: answer)
+    expected = module.PipelineCallError if retried else AirflowFailException
+    with pytest.raises(expected, match=str(answer.status_code)):
+        module.call_function("fetch", {"count": 1})
+
+
+def test_no_answer_at_all_is_retried(monkeypatch):
+    import requests
+    from airflow.providers.http.hooks.http import HttpHook
+
+    module = load_module()
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_USERS_PIPELINE_API", '{"conn_type": "http", "host": "http://127.0.0.1:9"}'
+    )
+
+    def refuse(self, *args, **kwargs):
+        raise requests.exceptions.ConnectionError("connection refused")
+
+    monkeypatch.setattr(HttpHook, "run", refuse)
+    with pytest.raises(module.PipelineCallError, match="got no answer"):
+        module.call_function("persist", {"key": "raw/x.json"})

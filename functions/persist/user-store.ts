@@ -40,7 +40,8 @@ const updates = USER_COLUMNS.filter((c) => c !== 'user_key')
  * Upserts users and writes their outbox rows in ONE transaction, set-based: the rows are COPYed into
  * a temporary table, then one statement upserts them into `users` (a row changes only when its
  * content hash does, and then its version goes up) and inserts an outbox row for each user that
- * was new or changed. The same batch twice changes nothing. Any failure rolls everything back.
+ * was new or changed. The same batch twice changes no content, version or outbox row; a user that
+ * arrives unchanged in another batch moves to that batch (`batch_id`). Any failure rolls everything back.
  */
 export async function writeUsers(
   pool: Pick<pg.Pool, 'connect'>,
@@ -80,9 +81,17 @@ export async function writeUsers(
              count(*) FILTER (WHERE NOT inserted)::int AS updated,
              (SELECT count(*)::int FROM queued) AS queued
       FROM upserted`);
-    await client.query('COMMIT');
     const inserted = counts?.inserted ?? 0;
     const updated = counts?.updated ?? 0;
+    if (counter.rows > inserted + updated) {
+      // Unchanged users keep their version and queue nothing, but now belong to this batch: the
+      // status function (Airflow's verify) finds a batch's users by batch_id, replays included.
+      await client.query(
+        `UPDATE users u SET batch_id = s.batch_id FROM staging_users s
+          WHERE u.user_key = s.user_key AND u.batch_id IS DISTINCT FROM s.batch_id`,
+      );
+    }
+    await client.query('COMMIT');
     return { inserted, updated, unchanged: counter.rows - inserted - updated, queued: counts?.queued ?? 0 };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);

@@ -61,13 +61,15 @@ interface ClaimedRow extends UserEventRow {
 
 /**
  * The columns of a user event, selected from `outbox o JOIN users u`: timestamps as epoch
- * milliseconds (bigint, so pg returns them as strings: see `eventOf`), coordinates as doubles.
+ * milliseconds (bigint, so pg returns them as strings: see `eventOf`), truncated as pg's own date
+ * parsing and every minute window downstream truncate (rounding put a time in a minute's last half
+ * millisecond into the next minute for Spark), coordinates as doubles.
  */
 export const USER_EVENT_COLUMNS = `o.event_id, o.event_type, u.user_key, u.version,
-  (extract(epoch FROM u.updated_at) * 1000)::bigint AS updated_at,
+  floor(extract(epoch FROM u.updated_at) * 1000)::bigint AS updated_at,
   u.gender, u.title, u.first_name, u.last_name, u.username, u.login_uuid, u.email, u.phone, u.cell,
-  (extract(epoch FROM u.date_of_birth) * 1000)::bigint AS date_of_birth,
-  (extract(epoch FROM u.registered_at) * 1000)::bigint AS registered_at,
+  floor(extract(epoch FROM u.date_of_birth) * 1000)::bigint AS date_of_birth,
+  floor(extract(epoch FROM u.registered_at) * 1000)::bigint AS registered_at,
   u.street_number, u.street_name, u.city, u.state, u.country, u.postcode,
   u.latitude::float8 AS latitude, u.longitude::float8 AS longitude,
   u.timezone_offset, u.timezone_description, u.national_id_name, u.national_id_value,

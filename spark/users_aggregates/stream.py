@@ -27,7 +27,7 @@ from .settings import Settings
 
 log = logging.getLogger(__name__)
 
-#: Query name → (Cassandra table, the aggregate that feeds it).
+#: Query name (also the Cassandra table it writes) → the aggregate that feeds it.
 QUERIES: dict[str, Callable[[DataFrame], DataFrame]] = {
     "users_per_minute": transforms.users_per_minute,
     "age_stats_per_minute": transforms.age_stats_per_minute,
@@ -185,7 +185,9 @@ def run(settings: Settings) -> int:
             target=_heartbeat, args=(spark, settings.status_file, stop), name="status", daemon=True
         ).start()
     try:
-        # Any query failing ends the job (non-zero): the stack's health check and a restart take over.
+        # Any query failing ends the job (non-zero). Nothing restarts it by itself in the native stack:
+        # `npm run stack -- status` shows it down and `npm run stack -- up` starts it again, from its
+        # checkpoint (docker-compose restarts it on failure).
         while any(q.isActive for q in queries) and all(q.exception() is None for q in queries):
             try:
                 spark.streams.awaitAnyTermination(timeout=HEARTBEAT_SECONDS)

@@ -8,6 +8,8 @@ import { endpoints } from '../../infra/stack/endpoints.js';
 import { unique } from '../support/clients.js';
 import { apiGatewayPost, lambdaContext, type HttpHandler } from '../support/lambda-events.js';
 import { pipelinePool } from '../support/pipeline-db.js';
+import { normalizeBatch } from '../../functions/persist/normalize.js';
+import { writeUsers } from '../../functions/persist/user-store.js';
 import { generatedBatch, persistGeneratedUsers } from '../support/stream.js';
 
 const post = (body: unknown) => apiGatewayPost(JSON.stringify(body));
@@ -64,6 +66,17 @@ describe('status, in-process against PostgreSQL and Cassandra', () => {
     // A user whose PostgreSQL version moved on is not landed until Cassandra has that version.
     await pool.query('UPDATE users SET version = version + 1 WHERE user_key = $1', [landed[0]]);
     expect(await ask()).toMatchObject({ inCassandra: 99 });
+  });
+
+  it('follows users that a later batch delivered unchanged (a replay of the seed with a smaller count)', async () => {
+    const seed = unique('status-replay');
+    await persistGeneratedUsers(pool, seed, 150);
+    const replay = { ...generatedBatch(seed, 100), batchId: unique('replay') };
+    expect(await writeUsers(pool, normalizeBatch(replay))).toMatchObject({ unchanged: 100, queued: 0 });
+    const answer = await status(post({ batchId: replay.batchId }), lambdaContext());
+    expect(JSON.parse(answer.body)).toMatchObject({ batchId: replay.batchId, users: 100, published: 0 });
+    const first = await status(post({ batchId: generatedBatch(seed, 1).batchId }), lambdaContext());
+    expect(JSON.parse(first.body)).toMatchObject({ users: 50 });
   });
 
   it('answers 404 for an unknown batch and 400 for a malformed request', async () => {

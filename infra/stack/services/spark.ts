@@ -273,6 +273,8 @@ export interface SparkJobOptions {
   readonly statusFile?: string;
   /** Records per micro-batch at most. */
   readonly maxOffsetsPerTrigger?: number;
+  /** Where a query with no checkpoint yet starts reading; the job's default is `earliest`. */
+  readonly startingOffsets?: 'earliest' | 'latest';
   /** State partitions (fixed by a fresh checkpoint's first batch); the job's default is 4. */
   readonly shufflePartitions?: number;
   /** The driver's UI port on 127.0.0.1; without one the run has no UI (so runs never clash on 4040). */
@@ -294,6 +296,7 @@ export function sparkSubmitCommand(options: SparkJobOptions): { command: string;
     ['--checkpoint-dir', options.checkpointDir],
     ['--status-file', options.statusFile],
     ['--max-offsets-per-trigger', options.maxOffsetsPerTrigger?.toString()],
+    ['--starting-offsets', options.startingOffsets],
     ['--shuffle-partitions', options.shufflePartitions?.toString()],
   ];
   return {

@@ -117,6 +117,7 @@ describe('docker-compose.yml', () => {
       'kafka-data',
       'localstack-data',
       'postgres-data',
+      'spark-ivy',
     ]);
   });
 });

@@ -75,12 +75,18 @@ export async function airflowClient(baseUrl: string, login: { username: string; 
       }
     },
     /**
-     * Queues a manual run with `conf` (the DAG's params); returns its run id. Queued runs start in
-     * order of `runAfter` (default now).
+     * Queues a manual run named `runId` with `conf` (the DAG's params); returns its run id. Queued
+     * runs start in order of `runAfter` (default now).
      */
-    trigger: async (dagId: string, conf: Record<string, unknown>, runAfter = new Date()): Promise<string> =>
+    trigger: async (
+      dagId: string,
+      runId: string,
+      conf: Record<string, unknown>,
+      runAfter = new Date(),
+    ): Promise<string> =>
       DagRun.parse(
         await call('POST', `${dagPath(dagId)}/dagRuns`, {
+          dag_run_id: runId,
           logical_date: null,
           run_after: runAfter.toISOString(),
           conf,

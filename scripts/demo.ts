@@ -155,6 +155,7 @@ async function main(): Promise<number> {
     // 5-minute mark at once; a run_after before that mark puts the demo's run first.
     const runId = await airflow.trigger(
       DAG_ID,
+      `demo__${new Date().toISOString()}`,
       { count: users, seed, nat: null },
       new Date(Date.now() - 600_000),
     );

@@ -14,7 +14,7 @@ import { onPath } from '../infra/stack/lib/toolchain.js';
 import { airflowBin, provisionAirflowVenv } from '../infra/stack/services/airflow.js';
 import { pipelineServiceNames } from '../infra/stack/services/index.js';
 import { provisionSpark, sparkBin } from '../infra/stack/services/spark.js';
-import { down, status, up } from '../infra/stack/stack.js';
+import { allRunning, down, up } from '../infra/stack/stack.js';
 
 const say = (line: string): void => {
   process.stdout.write(`${line}\n`);
@@ -136,9 +136,7 @@ async function main(): Promise<number> {
   ok = pytest('dag', airflowBin('python'), 'airflow/tests') && ok;
   ok = pytest('spark', sparkBin('python'), 'spark/tests') && ok;
 
-  const wasUp = (await status())
-    .filter((s) => pipelineServiceNames.includes(s.name))
-    .every((s) => s.pid !== undefined);
+  const wasUp = await allRunning(pipelineServiceNames);
   const stackStarted = Date.now();
   say('\n=== stack up');
   await up(pipelineServiceNames, (line) => {

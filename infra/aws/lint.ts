@@ -8,8 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { downloadsDir, repoRoot } from '../stack/lib/paths.js';
-import { run } from '../stack/lib/process.js';
-import { installOnce, ensureUv } from '../stack/lib/toolchain.js';
+import { installPythonVenv } from '../stack/lib/toolchain.js';
 import { versions } from '../stack/versions.js';
 import { packagedTemplateName, slsPackage } from './sls-package.js';
 
@@ -29,21 +28,17 @@ function cloudFormationTemplates(dir: string): string[] {
 /** cfn-lint's executable, installed on first use. */
 async function installCfnLint(): Promise<string> {
   const venv = path.join(downloadsDir, `cfn-lint-${versions.cfnLint}`);
-  const uv = await ensureUv(say);
   const spec = `cfn-lint==${versions.cfnLint}`;
-  await installOnce(
-    venv,
-    `${spec} as of ${versions.cfnLintResolvedAsOf}`,
-    async (dir) => {
-      await run(uv, ['venv', '-q', '-p', 'python3', dir]);
-      await run(uv, ['pip', 'install', '-q', '--exclude-newer', versions.cfnLintResolvedAsOf, spec], {
-        env: { ...process.env, VIRTUAL_ENV: dir },
-      });
-    },
-    () => {
+  await installPythonVenv({
+    target: venv,
+    python: 'python3',
+    pipArgs: ['--exclude-newer', versions.cfnLintResolvedAsOf, spec],
+    stamp: `${spec} as of ${versions.cfnLintResolvedAsOf}`,
+    progress: say,
+    announce: () => {
       say(`installing ${spec} into ${venv}`);
     },
-  );
+  });
   return path.join(venv, 'bin', 'cfn-lint');
 }
 

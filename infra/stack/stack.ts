@@ -218,6 +218,11 @@ export async function status(): Promise<ServiceStatus[]> {
   );
 }
 
+/** Whether every named service has its process running (health aside). */
+export async function allRunning(names: readonly string[]): Promise<boolean> {
+  return (await status()).filter((s) => names.includes(s.name)).every((s) => s.pid !== undefined);
+}
+
 /**
  * Stops the chosen services (all by default) and deletes their data, logs and generated config;
  * downloads are kept. The next `up` starts them empty.

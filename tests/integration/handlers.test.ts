@@ -2,7 +2,12 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { localResources } from '../../infra/local/resources.js';
 import { endpoints } from '../../infra/stack/endpoints.js';
 import { unique } from '../support/clients.js';
-import { apiGatewayPost, lambdaContext, type HttpHandler } from '../support/lambda-events.js';
+import {
+  apiGatewayPost,
+  lambdaContext,
+  type HttpHandler,
+  stubLocalDatabaseFunctionEnv,
+} from '../support/lambda-events.js';
 import { countsForSeed, pipelinePool } from '../support/pipeline-db.js';
 
 type Handler = HttpHandler;
@@ -16,16 +21,11 @@ describe('the fetch and persist handlers, in-process against the local stack', (
   const pool = pipelinePool();
 
   beforeAll(async () => {
-    vi.stubEnv('STAGE', 'local');
-    vi.stubEnv('AWS_ENDPOINT_URL', endpoints.aws.endpoint);
-    vi.stubEnv('AWS_REGION', endpoints.aws.region);
-    vi.stubEnv('AWS_ACCESS_KEY_ID', endpoints.aws.credentials.accessKeyId);
-    vi.stubEnv('AWS_SECRET_ACCESS_KEY', endpoints.aws.credentials.secretAccessKey);
-    vi.stubEnv('RAW_BUCKET', localResources.rawBucket);
-    vi.stubEnv('DB_SECRET_ID', localResources.dbSecretId);
-    vi.stubEnv('DB_SSL', 'false');
-    vi.stubEnv('RANDOMUSER_BASE_URL', endpoints.randomuser.url);
-    vi.stubEnv('FETCH_RATE_LIMIT_USERS', '100000000');
+    stubLocalDatabaseFunctionEnv({
+      RAW_BUCKET: localResources.rawBucket,
+      RANDOMUSER_BASE_URL: endpoints.randomuser.url,
+      FETCH_RATE_LIMIT_USERS: '100000000',
+    });
     fetchHandler = (await import('../../functions/fetch/handler.js')).handler;
     persistHandler = (await import('../../functions/persist/handler.js')).handler;
   });

@@ -3,7 +3,12 @@ import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { localResources } from '../../infra/local/resources.js';
 import { endpoints } from '../../infra/stack/endpoints.js';
 import { kafkaClient, unique } from '../support/clients.js';
-import { apiGatewayPost, lambdaContext, type HttpHandler } from '../support/lambda-events.js';
+import {
+  apiGatewayPost,
+  lambdaContext,
+  type HttpHandler,
+  stubLocalDatabaseFunctionEnv,
+} from '../support/lambda-events.js';
 import { pipelinePool } from '../support/pipeline-db.js';
 import { persistGeneratedUsers, readTopicFrom, topicEnds } from '../support/stream.js';
 
@@ -22,18 +27,13 @@ describe('publish, in-process against PostgreSQL, Kafka and the schema registry'
   const registry = new SchemaRegistry({ host: endpoints.registry.url });
 
   beforeAll(async () => {
-    vi.stubEnv('STAGE', 'local');
-    vi.stubEnv('AWS_ENDPOINT_URL', endpoints.aws.endpoint);
-    vi.stubEnv('AWS_REGION', endpoints.aws.region);
-    vi.stubEnv('AWS_ACCESS_KEY_ID', endpoints.aws.credentials.accessKeyId);
-    vi.stubEnv('AWS_SECRET_ACCESS_KEY', endpoints.aws.credentials.secretAccessKey);
-    vi.stubEnv('DB_SECRET_ID', localResources.dbSecretId);
-    vi.stubEnv('DB_SSL', 'false');
-    vi.stubEnv('KAFKA_BROKERS', endpoints.kafka.brokers.join(','));
-    vi.stubEnv('USERS_TOPIC', topic);
-    vi.stubEnv('USERS_SUBJECT', localResources.usersSubject);
-    vi.stubEnv('SCHEMA_REGISTRY_URL', endpoints.registry.url);
-    vi.stubEnv('PUBLISH_CHUNK_SIZE', '500');
+    stubLocalDatabaseFunctionEnv({
+      KAFKA_BROKERS: endpoints.kafka.brokers.join(','),
+      USERS_TOPIC: topic,
+      USERS_SUBJECT: localResources.usersSubject,
+      SCHEMA_REGISTRY_URL: endpoints.registry.url,
+      PUBLISH_CHUNK_SIZE: '500',
+    });
     publish = (await import('../../functions/publish/handler.js')).handler;
     // Earlier tests' rows are not this file's business: publish them first.
     for (let remaining = 1; remaining > 0;) {

@@ -6,7 +6,12 @@ import { writeUsers as sinkUsers } from '../../functions/sink/user-table.js';
 import { localResources } from '../../infra/local/resources.js';
 import { endpoints } from '../../infra/stack/endpoints.js';
 import { unique } from '../support/clients.js';
-import { apiGatewayPost, lambdaContext, type HttpHandler } from '../support/lambda-events.js';
+import {
+  apiGatewayPost,
+  lambdaContext,
+  type HttpHandler,
+  stubLocalDatabaseFunctionEnv,
+} from '../support/lambda-events.js';
 import { pipelinePool } from '../support/pipeline-db.js';
 import { normalizeBatch } from '../../functions/persist/normalize.js';
 import { writeUsers } from '../../functions/persist/user-store.js';
@@ -25,16 +30,11 @@ describe('status, in-process against PostgreSQL and Cassandra', () => {
   });
 
   beforeAll(async () => {
-    vi.stubEnv('STAGE', 'local');
-    vi.stubEnv('AWS_ENDPOINT_URL', endpoints.aws.endpoint);
-    vi.stubEnv('AWS_REGION', endpoints.aws.region);
-    vi.stubEnv('AWS_ACCESS_KEY_ID', endpoints.aws.credentials.accessKeyId);
-    vi.stubEnv('AWS_SECRET_ACCESS_KEY', endpoints.aws.credentials.secretAccessKey);
-    vi.stubEnv('DB_SECRET_ID', localResources.dbSecretId);
-    vi.stubEnv('DB_SSL', 'false');
-    vi.stubEnv('CASSANDRA_CONTACT_POINTS', endpoints.cassandra.contactPoints.join(','));
-    vi.stubEnv('CASSANDRA_LOCAL_DC', endpoints.cassandra.localDataCenter);
-    vi.stubEnv('CASSANDRA_KEYSPACE', localResources.keyspace);
+    stubLocalDatabaseFunctionEnv({
+      CASSANDRA_CONTACT_POINTS: endpoints.cassandra.contactPoints.join(','),
+      CASSANDRA_LOCAL_DC: endpoints.cassandra.localDataCenter,
+      CASSANDRA_KEYSPACE: localResources.keyspace,
+    });
     status = (await import('../../functions/status/handler.js')).handler;
   });
 

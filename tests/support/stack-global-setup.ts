@@ -1,6 +1,6 @@
 import { bootstrapLocalPipeline } from '../../infra/local/bootstrap.js';
 import { pipelineServiceNames } from '../../infra/stack/services/index.js';
-import { down, status, up } from '../../infra/stack/stack.js';
+import { allRunning, down, up } from '../../infra/stack/stack.js';
 
 /**
  * Brings the pipeline's services up for a suite that needs them, through the same code as
@@ -8,9 +8,7 @@ import { down, status, up } from '../../infra/stack/stack.js';
  * was already up is left running; one this setup started is taken down afterwards, all of it.
  */
 export default async function setup(): Promise<() => Promise<void>> {
-  const wasUp = (await status())
-    .filter((s) => pipelineServiceNames.includes(s.name))
-    .every((s) => s.pid !== undefined);
+  const wasUp = await allRunning(pipelineServiceNames);
   const report = (line: string): void => {
     process.stdout.write(`[stack] ${line}\n`);
   };

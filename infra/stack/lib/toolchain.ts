@@ -208,3 +208,27 @@ export async function ensureUv(progress: (message: string) => void): Promise<str
   );
   return path.join(dir, 'bin', 'uv');
 }
+
+/**
+ * A Python venv at `target`, made by uv from the `python` interpreter, with `uv pip install -q
+ * <pipArgs>` run in it; once per `stamp` (see installOnce). `announce` is called only when it installs.
+ */
+export async function installPythonVenv(spec: {
+  readonly target: string;
+  readonly python: string;
+  readonly pipArgs: readonly string[];
+  readonly stamp: string;
+  readonly progress: (message: string) => void;
+  readonly announce: () => void;
+}): Promise<void> {
+  const uv = await ensureUv(spec.progress);
+  await installOnce(
+    spec.target,
+    spec.stamp,
+    async (dir) => {
+      await run(uv, ['venv', '-q', '-p', spec.python, dir]);
+      await run(uv, ['pip', 'install', '-q', ...spec.pipArgs], { env: { ...process.env, VIRTUAL_ENV: dir } });
+    },
+    spec.announce,
+  );
+}

@@ -9,7 +9,7 @@ import { endpoints } from '../endpoints.js';
 import { PrerequisiteError } from '../lib/errors.js';
 import { downloadsDir, repoRoot, servicePaths, stackHome } from '../lib/paths.js';
 import { run } from '../lib/process.js';
-import { ensureUv, installOnce, onPath } from '../lib/toolchain.js';
+import { installPythonVenv, onPath } from '../lib/toolchain.js';
 import { ProcessService, type Progress } from '../service.js';
 import { versions } from '../versions.js';
 
@@ -34,24 +34,21 @@ export async function provisionAirflowVenv(progress: Progress): Promise<void> {
   if (onPath('python3') === undefined) {
     throw new PrerequisiteError('Airflow needs python3 with venv: apt-get install python3-venv');
   }
-  const uv = await ensureUv(progress);
   // The stamp is the two files' content: editing either reinstalls.
   const stamp = createHash('sha256')
     .update(await readFile(requirementsFile))
     .update(await readFile(constraintsFile))
     .digest('hex');
-  await installOnce(
-    venv,
+  await installPythonVenv({
+    target: venv,
+    python: 'python3',
+    pipArgs: ['-r', requirementsFile, '-c', constraintsFile],
     stamp,
-    async (dir) => {
-      const env = { ...process.env, VIRTUAL_ENV: dir };
-      await run(uv, ['venv', '-q', '-p', 'python3', dir]);
-      await run(uv, ['pip', 'install', '-q', '-r', requirementsFile, '-c', constraintsFile], { env });
-    },
-    () => {
+    progress,
+    announce: () => {
       progress(`installing Airflow ${versions.airflow} into its venv (pinned by airflow/constraints.txt)`);
     },
-  );
+  });
 }
 
 /** A random value made once and kept under the stack's secrets folder (Airflow's JWT and session keys). */

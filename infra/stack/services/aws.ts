@@ -8,7 +8,7 @@ import { endpoints } from '../endpoints.js';
 import { PrerequisiteError } from '../lib/errors.js';
 import { downloadsDir } from '../lib/paths.js';
 import { run } from '../lib/process.js';
-import { ensureUv, findPython313, installOnce, onPath } from '../lib/toolchain.js';
+import { findPython313, installOnce, installPythonVenv, onPath } from '../lib/toolchain.js';
 import { ProcessService, type Progress } from '../service.js';
 import { settings, type StackSettings } from '../settings.js';
 import { versions } from '../versions.js';
@@ -75,19 +75,15 @@ class AwsEmulatorService extends ProcessService {
     const venv = this.venv(choice);
     if (choice.kind === 'localstack') {
       // uv resolves LocalStack's unpinned dependencies as of its release day (pip cannot).
-      const uv = await ensureUv(progress);
       const spec = `localstack-core[runtime]==${versions.localstack}`;
-      await installOnce(
-        venv,
-        `${spec} as of ${versions.localstackResolvedAsOf}`,
-        async (dir) => {
-          await run(uv, ['venv', '-q', '-p', choice.python, dir]);
-          await run(uv, ['pip', 'install', '-q', '--exclude-newer', versions.localstackResolvedAsOf, spec], {
-            env: { ...process.env, VIRTUAL_ENV: dir },
-          });
-        },
+      await installPythonVenv({
+        target: venv,
+        python: choice.python,
+        pipArgs: ['--exclude-newer', versions.localstackResolvedAsOf, spec],
+        stamp: `${spec} as of ${versions.localstackResolvedAsOf}`,
+        progress,
         announce,
-      );
+      });
     } else {
       await installOnce(
         venv,

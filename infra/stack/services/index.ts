@@ -8,14 +8,12 @@ import { randomuser } from './randomuser.js';
 import { registry } from './registry.js';
 import { sparkJob, sparkMaster, sparkWorker } from './spark.js';
 
+/** The services the functions need (`sls offline`, the integration and e2e suites). */
+const pipelineServices: readonly StackService[] = [postgres, kafka, registry, cassandra, aws, randomuser];
+
 /** Every service of the local stack. A new service is one module, added here. */
 export const services: readonly StackService[] = [
-  postgres,
-  kafka,
-  registry,
-  cassandra,
-  aws,
-  randomuser,
+  ...pipelineServices,
   airflowScheduler,
   airflowDagProcessor,
   airflowApi,
@@ -25,14 +23,7 @@ export const services: readonly StackService[] = [
 ];
 
 /**
- * The services the functions need (`sls offline`, the integration and e2e suites). Airflow and Spark
- * run on top of them: `stack up` with no names, the demo, or the suites that use them start those.
+ * The names of the pipeline's services. Airflow and Spark run on top of them: `stack up` with no
+ * names, the demo, or the suites that use them start those.
  */
-export const pipelineServiceNames: readonly string[] = [
-  postgres,
-  kafka,
-  registry,
-  cassandra,
-  aws,
-  randomuser,
-].map((service) => service.name);
+export const pipelineServiceNames: readonly string[] = pipelineServices.map((service) => service.name);

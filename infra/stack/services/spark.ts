@@ -7,8 +7,8 @@ import { z } from 'zod';
 import { bootstrapLocalPipeline } from '../../local/bootstrap.js';
 import { PrerequisiteError } from '../lib/errors.js';
 import { downloadsDir, repoRoot } from '../lib/paths.js';
-import { isAlive, run } from '../lib/process.js';
-import { ensureUv, fetchMavenClosure, findJava, installOnce, onPath } from '../lib/toolchain.js';
+import { isAlive } from '../lib/process.js';
+import { fetchMavenClosure, findJava, installPythonVenv, onPath } from '../lib/toolchain.js';
 import { ProcessService, type Progress } from '../service.js';
 import { versions } from '../versions.js';
 
@@ -70,20 +70,16 @@ export async function provisionSpark(progress: Progress): Promise<void> {
   if (!requirements.includes(`pyspark==${versions.spark}\n`)) {
     throw new Error(`spark/requirements.txt must pin pyspark==${versions.spark} (infra/stack/versions.ts)`);
   }
-  const uv = await ensureUv(progress);
-  await installOnce(
-    venv,
-    createHash('sha256').update(requirements).digest('hex'),
-    async (dir) => {
-      await run(uv, ['venv', '-q', '-p', 'python3', dir]);
-      await run(uv, ['pip', 'install', '-q', '-r', requirementsFile], {
-        env: { ...process.env, VIRTUAL_ENV: dir },
-      });
-    },
-    () => {
+  await installPythonVenv({
+    target: venv,
+    python: 'python3',
+    pipArgs: ['-r', requirementsFile],
+    stamp: createHash('sha256').update(requirements).digest('hex'),
+    progress,
+    announce: () => {
       progress(`installing pyspark ${versions.spark} into its venv (spark/requirements.txt)`);
     },
-  );
+  });
   await fetchMavenClosure(
     {
       target: connectors,

@@ -15,10 +15,9 @@ import { persistBatch } from '../functions/persist/persist-batch.js';
 import { copyLines, writeUsers } from '../functions/persist/user-store.js';
 import { RawBatch } from '../functions/lib/batch.js';
 import { s3RawStore } from '../functions/lib/raw-store.js';
-import { bootstrapLocalPipeline, localDatabaseUrl } from '../infra/local/bootstrap.js';
-import { localResources } from '../infra/local/resources.js';
+import { localDatabaseUrl, localResources } from '../infra/stack/local-stage/resources.js';
 import { endpoints } from '../infra/stack/endpoints.js';
-import { down, status, up } from '../infra/stack/stack.js';
+import { allRunning, down, up } from '../infra/stack/stack.js';
 import { median, say, writeResults } from './bench-lib.js';
 import { S3Client } from '@aws-sdk/client-s3';
 
@@ -69,9 +68,8 @@ async function copyRate(pool: pg.Pool, rows: ReturnType<typeof normalizeBatch>):
 }
 
 async function main(): Promise<void> {
-  const wasUp = (await status()).every((s) => s.pid !== undefined);
+  const wasUp = await allRunning();
   await up();
-  await bootstrapLocalPipeline();
   const s3 = new S3Client({
     endpoint: endpoints.aws.endpoint,
     region: endpoints.aws.region,

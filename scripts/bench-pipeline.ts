@@ -19,18 +19,20 @@ import { repoRoot, stackHome } from '../infra/stack/lib/paths.js';
 import pg from 'pg';
 import { UserEvent } from '../functions/lib/user-event.js';
 import { UPSERT_USER, upsertParams } from '../functions/sink/user-table.js';
-import { consumerLag, ensureTopic } from '../infra/kafka/topics.js';
+import { consumerLag, ensureTopic } from '../infra/pipeline/topics.js';
+import { localCassandra, localKafka } from '../infra/stack/local-stage/clients.js';
 import {
-  bootstrapLocalPipeline,
+  localFunctionEnvironment,
+  type FunctionName,
+} from '../infra/stack/local-stage/function-env.js';
+import {
   localApiKey,
   localDatabaseUrl,
-  localQueueUrl,
-} from '../infra/local/bootstrap.js';
-import { localCassandra, localKafka } from '../infra/local/clients.js';
-import { localResources } from '../infra/local/resources.js';
+  localResources,
+} from '../infra/stack/local-stage/resources.js';
 import { endpoints } from '../infra/stack/endpoints.js';
 import { waitUntil } from '../infra/stack/lib/wait.js';
-import { down, status, up } from '../infra/stack/stack.js';
+import { allRunning, down, up } from '../infra/stack/stack.js';
 import { say, writeResults } from './bench-lib.js';
 import { pipelineClient } from './http-client.js';
 import { startOffline } from './offline.js';
@@ -171,41 +173,6 @@ async function rawCassandraRate(cassandra: cassandraDriver.Client, events: UserE
   return rate(events.length, ms);
 }
 
-/** The local stage's environment of each function (serverless.yml, `params.local`). */
-const common = {
-  STAGE: 'local',
-  AWS_ENDPOINT_URL: endpoints.aws.endpoint,
-  AWS_REGION: endpoints.aws.region,
-  AWS_ACCESS_KEY_ID: endpoints.aws.credentials.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: endpoints.aws.credentials.secretAccessKey,
-  POWERTOOLS_LOG_LEVEL: 'WARN',
-};
-const database = { DB_SECRET_ID: localResources.dbSecretId, DB_SSL: 'false' };
-const environments: Record<string, Record<string, string>> = {
-  fetch: {
-    RAW_BUCKET: localResources.rawBucket,
-    RANDOMUSER_BASE_URL: endpoints.randomuser.url,
-    FETCH_RATE_LIMIT_USERS: '100000000',
-    FETCH_CONCURRENCY: '4',
-    FETCH_MAX_COUNT: '100000',
-  },
-  persist: { RAW_BUCKET: localResources.rawBucket, ...database },
-  publish: {
-    ...database,
-    DB_POOL_MAX: '2',
-    KAFKA_BROKERS: endpoints.kafka.brokers.join(','),
-    USERS_TOPIC: localResources.usersTopic,
-    USERS_SUBJECT: localResources.usersSubject,
-    SCHEMA_REGISTRY_URL: endpoints.registry.url,
-  },
-  sink: {
-    SCHEMA_REGISTRY_URL: endpoints.registry.url,
-    CASSANDRA_CONTACT_POINTS: endpoints.cassandra.contactPoints.join(','),
-    CASSANDRA_LOCAL_DC: endpoints.cassandra.localDataCenter,
-    CASSANDRA_KEYSPACE: localResources.keyspace,
-    DEAD_LETTER_QUEUE_URL: localQueueUrl(localResources.deadLetterQueue),
-  },
-};
 
 const HostResult = z.object({
   peakRssMb: z.number(),
@@ -218,7 +185,7 @@ const HostResult = z.object({
  * plain Node (scripts/function-host.mjs), with the local stage's environment, and returns its peak RSS.
  */
 function hosted(
-  name: string,
+  name: FunctionName,
   input: string,
   heapMb?: number,
   overrides: Record<string, string> = {},
@@ -229,7 +196,10 @@ function hosted(
     cwd: repoRoot,
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
-    env: { PATH: process.env['PATH'], ...common, ...environments[name], ...overrides },
+    env: {
+      PATH: process.env['PATH'],
+      ...localFunctionEnvironment(name, { POWERTOOLS_LOG_LEVEL: 'WARN', ...overrides }),
+    },
   });
   const last = result.stdout.trim().split('\n').at(-1) ?? '';
   if (result.status !== 0 || !last.startsWith('{')) {
@@ -261,9 +231,8 @@ const peakRssMb = (pid: number): number => {
 };
 
 async function main(): Promise<void> {
-  const wasUp = (await status()).every((s) => s.pid !== undefined);
+  const wasUp = await allRunning();
   await up();
-  await bootstrapLocalPipeline();
   const kafka = localKafka('bench');
   const admin = kafka.admin();
   await admin.connect();

@@ -4,14 +4,14 @@
  * Prints the figures and writes them to .local/bench/stack.json. Leaves the stack as it found it.
  */
 import { sleep } from '../infra/stack/lib/process.js';
-import { down, status, up } from '../infra/stack/stack.js';
+import { allRunning, down, status, up } from '../infra/stack/stack.js';
 import { median, say, writeResults } from './bench-lib.js';
 
 const runs = Number(process.argv[2] ?? '3');
 const mb = (bytes: number): number => Math.round(bytes / 1024 / 1024);
 
 async function main(): Promise<void> {
-  const wasUp = (await status()).every((s) => s.pid !== undefined);
+  const wasUp = await allRunning();
   await up(); // provision first: the timed runs measure start-up, not downloads
   const upSeconds: number[] = [];
   for (let i = 1; i <= runs; i++) {

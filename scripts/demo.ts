@@ -13,14 +13,13 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { RawBatch } from '../functions/lib/batch.js';
 import { s3RawStore } from '../functions/lib/raw-store.js';
+import { localAwsConfig, localCassandra } from '../infra/stack/local-stage/clients.js';
 import {
-  bootstrapLocalPipeline,
   localApiKey,
   localDatabaseUrl,
   localQueueUrl,
-} from '../infra/local/bootstrap.js';
-import { localAwsConfig, localCassandra } from '../infra/local/clients.js';
-import { localResources } from '../infra/local/resources.js';
+  localResources,
+} from '../infra/stack/local-stage/resources.js';
 import { endpoints } from '../infra/stack/endpoints.js';
 import { treeMemoryBytes } from '../infra/stack/lib/process.js';
 import { OFFLINE_FUNCTIONS_URL } from '../infra/stack/services/airflow.js';
@@ -111,7 +110,9 @@ async function main(): Promise<number> {
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(seed)) throw new Error('--seed must be 1 to 64 letters, digits, _ or -');
   const started = Date.now();
   // Only what was down before is stopped at the end: services someone else started stay up.
-  const downBefore = (await status()).filter((s) => s.pid === undefined).map((s) => s.name);
+  const downBefore = (await status())
+    .filter((s) => s.kind === 'process' && s.pid === undefined)
+    .map((s) => s.name);
   const timings: [string, number][] = [];
   const timed = async <T>(stage: string, task: () => Promise<T>): Promise<T> => {
     const begun = Date.now();
@@ -133,9 +134,6 @@ async function main(): Promise<number> {
   const s3 = new S3Client({ ...localAwsConfig, forcePathStyle: true });
   let complete = false;
   try {
-    await bootstrapLocalPipeline((line) => {
-      say(`[bootstrap] ${line}`);
-    });
     say('starting sls offline with the Kafka trigger…');
     // Airflow's connection names this address (OFFLINE_FUNCTIONS_URL): the default ports.
     const functions = await timed('sls offline', () => startOffline());

@@ -17,9 +17,9 @@ import {
 } from '@aws-sdk/client-sqs';
 import { Kafka, logLevel, type IHeaders, type Message } from 'kafkajs';
 import { z } from 'zod';
-import { localQueueUrl } from '../infra/local/bootstrap.js';
-import { localAwsConfig } from '../infra/local/clients.js';
-import { localResources } from '../infra/local/resources.js';
+import { localQueueUrl } from '../infra/stack/local-stage/resources.js';
+import { localAwsConfig } from '../infra/stack/local-stage/clients.js';
+import { localResources } from '../infra/stack/local-stage/resources.js';
 import { endpoints } from '../infra/stack/endpoints.js';
 
 /** A dead letter as the sink writes it (functions/sink/dead-letter.ts). */

@@ -4,20 +4,15 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { localApiKey } from '../infra/local/bootstrap.js';
-import { endpoints } from '../infra/stack/endpoints.js';
+import { localApiKey } from '../infra/stack/local-stage/resources.js';
+import { localLambdaRuntimeEnvironment } from '../infra/stack/local-stage/function-env.js';
 import { repoRoot } from '../infra/stack/lib/paths.js';
 import { stopProcess } from '../infra/stack/lib/process.js';
 import { waitUntil } from '../infra/stack/lib/wait.js';
 
 /** The environment `sls offline` needs for the local stage (no secret: emulator credentials). */
 export async function offlineEnvironment(): Promise<NodeJS.ProcessEnv> {
-  return {
-    PIPELINE_API_KEY: await localApiKey(),
-    AWS_ACCESS_KEY_ID: endpoints.aws.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: endpoints.aws.credentials.secretAccessKey,
-    AWS_REGION: endpoints.aws.region,
-  };
+  return { PIPELINE_API_KEY: await localApiKey(), ...localLambdaRuntimeEnvironment };
 }
 
 /** A running `sls offline` (what `npm run offline` starts), with its base URL and its output so far. */

@@ -1,7 +1,7 @@
 /** Reads of the pipeline's stores that the demo and the benchmark share. */
 import type cassandraDriver from 'cassandra-driver';
 import type pg from 'pg';
-import { localResources } from '../infra/local/resources.js';
+import { localResources } from '../infra/stack/local-stage/resources.js';
 
 /**
  * When the sink wrote each of `keys` that Cassandra holds (its `sunk_at`, epoch ms): read in chunks

@@ -1,25 +1,23 @@
 /**
  * `npm run aws:bootstrap -- --cluster-arn … --registry-url …`: makes the AWS stage ready for the
- * functions, idempotently, as infra/local/bootstrap.ts does offline: the PostgreSQL migrations on RDS,
+ * functions, idempotently, with the steps the local stack's bootstrap uses (infra/pipeline): the
+ * PostgreSQL migrations on RDS,
  * the CQL migrations on Amazon Keyspaces (its target: client-side timestamps, tables awaited ACTIVE),
  * the users topic on MSK and the Avro schema in the registry. The clients are the functions' own
  * (functions/lib), configured as the aws stage configures them, with the caller's AWS credentials.
  * MSK and RDS are private: run it from inside the VPC (docs/deploy-aws.md says how).
  */
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import cassandraDriver from 'cassandra-driver';
 import { Kafka, logLevel } from 'kafkajs';
 import { cassandraClientOptions } from '../../functions/lib/cassandra.js';
 import { readDbSecret, sslOptions } from '../../functions/lib/db.js';
 import { kafkaConnection } from '../../functions/lib/kafka.js';
-import { applyRepoMigrations } from '../cassandra/migrate.js';
-import { ensureTopic } from '../kafka/topics.js';
-import { migrate } from '../local/bootstrap.js';
-import { localResources } from '../local/resources.js';
-import { registerAvroSchema } from '../registry/schemas.js';
-import { repoRoot } from '../stack/lib/paths.js';
+import { applyRepoMigrations } from '../pipeline/cassandra-migrations.js';
+import { migratePostgres } from '../pipeline/postgres-migrations.js';
+import { pipelineResources } from '../pipeline/resources.js';
+import { registerUserEventSchema } from '../pipeline/schemas.js';
+import { ensureTopic } from '../pipeline/topics.js';
 
 const say = (line: string): void => {
   process.stdout.write(`${line}\n`);
@@ -41,17 +39,17 @@ async function main(): Promise<void> {
     throw new Error('--cluster-arn and --registry-url are required: the infrastructure stack outputs them');
   }
   const region = values.region;
-  const secretId = `user-pipeline/${values.stage}/postgres`;
+  const resources = pipelineResources(values.stage);
 
   const secret = await readDbSecret({
     AWS_REGION: region,
-    DB_SECRET_ID: secretId,
+    DB_SECRET_ID: resources.dbSecretId,
     DB_POOL_MAX: 1,
     DB_SSL: 'true',
     DB_SSL_CA: 'rds',
     STAGE: values.stage,
   });
-  await migrate(
+  await migratePostgres(
     {
       host: secret.host,
       port: secret.port,
@@ -74,7 +72,7 @@ async function main(): Promise<void> {
     }),
   );
   await applyRepoMigrations(keyspaces, {
-    keyspace: localResources.keyspace,
+    keyspace: resources.keyspace,
     replication: "{'class': 'SingleRegionStrategy'}",
     report: say,
     target: 'keyspaces',
@@ -88,18 +86,13 @@ async function main(): Promise<void> {
   }).admin();
   await admin.connect();
   try {
-    await ensureTopic(admin, localResources.usersTopic, Number(values.partitions), say);
+    await ensureTopic(admin, resources.usersTopic, Number(values.partitions), say);
   } finally {
     await admin.disconnect();
   }
 
-  const schemaId = await registerAvroSchema({
-    registryUrl,
-    subject: localResources.usersSubject,
-    schema: await readFile(path.join(repoRoot, 'schemas/user-event.avsc'), 'utf8'),
-    compatibility: 'BACKWARD',
-  });
-  say(`schema ${localResources.usersSubject}: id ${schemaId}`);
+  const schemaId = await registerUserEventSchema(registryUrl, resources.usersSubject);
+  say(`schema ${resources.usersSubject}: id ${schemaId}`);
 }
 
 main().then(

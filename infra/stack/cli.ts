@@ -2,32 +2,41 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { bootstrapLocalPipeline } from '../local/bootstrap.js';
 import { PrerequisiteError, StartupError } from './lib/errors.js';
 import { stackHome } from './lib/paths.js';
-import { selectServices, down, reset, status, up, type ServiceStatus } from './stack.js';
+import { selectServices, down, reset, runTasks, status, up, type ServiceStatus } from './stack.js';
 
 const USAGE = `usage: npm run stack -- <command> [service ...]
 
-  up [service ...]       provision, start and wait until healthy (all services by default)
+  up [service ...]       provision, start and wait until healthy (all services by default), then
+                         run the bootstrap (migrations, bucket, secret, queues, topic, schema,
+                         tables, API key) whenever a service it needs is named: ready for the functions
   down [service ...]     stop (all by default; then no process of ours is left)
-  status [--json]        port, pid, health, resident memory of each service
+  status [--json]        port, pid, health, resident memory of each service; what the bootstrap lacks
   logs [service] [-f]    the last lines of each log (-n N lines), or follow them with -f
-  bootstrap              apply migrations, create the raw bucket, DB secret and API key (up does it)
+  bootstrap              the bootstrap alone, against services already listening on the stack's
+                         ports (this stack's or docker compose's); starts nothing
   reset [service ...]    stop and wipe the data of the services (all by default; downloads are kept)
 
 Everything lives under ${stackHome}.`;
 
 const mb = (bytes: number): string => `${Math.round(bytes / 1024 / 1024)} MB`;
 
+/** A process is stopped, healthy or not; a task (no process) is ready or not. */
+function healthOf(row: ServiceStatus): string {
+  if (row.kind === 'task') return row.healthy ? 'ready' : 'NOT READY';
+  if (row.pid === undefined) return 'stopped';
+  return row.healthy ? 'healthy' : 'UNHEALTHY';
+}
+
 function renderStatus(rows: readonly ServiceStatus[]): string {
   const table = [
     ['SERVICE', 'PORTS', 'PID', 'HEALTH', 'MEMORY', 'DETAIL'],
     ...rows.map((r) => [
       r.name,
-      r.ports.join(','),
+      r.ports.length === 0 ? '-' : r.ports.join(','),
       r.pid === undefined ? '-' : String(r.pid),
-      r.pid === undefined ? 'stopped' : r.healthy ? 'healthy' : 'UNHEALTHY',
+      healthOf(r),
       r.pid === undefined ? '-' : mb(r.memoryBytes),
       r.detail,
     ]),
@@ -82,7 +91,6 @@ async function main(argv: string[]): Promise<number> {
     case 'up': {
       const started = Date.now();
       await up(names, report);
-      if (names.length === 0) await bootstrapLocalPipeline(report);
       report(`stack is up in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
       report(renderStatus(await status()));
       return 0;
@@ -100,7 +108,7 @@ async function main(argv: string[]): Promise<number> {
       await showLogs(names, values.follow, Number(values.lines));
       return 0;
     case 'bootstrap':
-      await bootstrapLocalPipeline(report);
+      await runTasks(report);
       return 0;
     case 'reset':
       await reset(names, report);

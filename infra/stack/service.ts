@@ -9,6 +9,12 @@ export type Progress = (message: string) => void;
  * (Spark, Airflow) means adding one module and listing it in `services/index.ts`.
  */
 export interface StackService {
+  /**
+   * A `process` runs in the background until stopped. A `task` has no process of its own: `up` runs
+   * it to completion after its dependencies are healthy (the local stage's bootstrap), and it is
+   * healthy while what it made is there.
+   */
+  readonly kind: 'process' | 'task';
   readonly name: string;
   /** One line for `status` and the README: what it is and where it comes from. */
   readonly summary: string;
@@ -25,7 +31,10 @@ export interface StackService {
   checkPrerequisites(): Promise<void>;
   /** Downloads or installs what it runs, once (cached under the stack home). */
   provision(progress: Progress): Promise<void>;
-  /** Starts it in the background; returns once the process is launched, not when healthy. */
+  /**
+   * Starts it in the background; returns once the process is launched, not when healthy. A task
+   * runs here to completion.
+   */
   start(progress: Progress): Promise<void>;
   /** One real health probe: true only when clients can use it. */
   isHealthy(): Promise<boolean>;
@@ -44,6 +53,7 @@ export interface StackService {
  * the pid file, the ownership check and the stop sequence live here.
  */
 export abstract class ProcessService implements StackService {
+  readonly kind = 'process';
   abstract readonly name: string;
   abstract readonly summary: string;
   abstract readonly ports: readonly number[];

@@ -20,8 +20,15 @@ function exclusively<T>(report: Reporter, task: () => Promise<T>): Promise<T> {
   });
 }
 
-/** Picks services by name, with everything they depend on; no names means all of them. */
-export function selectServices(names: readonly string[] = []): StackService[] {
+/**
+ * Picks services by name, with everything they depend on; no names means all of them. With
+ * `withTasks`, as for `up`, a task that depends on a chosen service is chosen too (with what it
+ * depends on): restarting the AWS emulator alone must also put back the bucket and queues it forgot.
+ */
+export function selectServices(
+  names: readonly string[] = [],
+  { withTasks = false }: { withTasks?: boolean } = {},
+): StackService[] {
   const byName = new Map(services.map((s) => [s.name, s]));
   const chosen = new Set<string>();
   const add = (name: string): void => {
@@ -36,6 +43,11 @@ export function selectServices(names: readonly string[] = []): StackService[] {
     service.dependsOn.forEach(add);
   };
   (names.length === 0 ? [...byName.keys()] : names).forEach(add);
+  if (withTasks) {
+    for (const task of services.filter((s) => s.kind === 'task')) {
+      if (task.dependsOn.some((name) => chosen.has(name))) add(task.name);
+    }
+  }
   return services.filter((s) => chosen.has(s.name));
 }
 
@@ -95,6 +107,10 @@ async function bringUp(service: StackService, report: Reporter): Promise<void> {
     report(`${service.name.padEnd(10)} ${message}`);
   };
   const started = Date.now();
+  if (service.kind === 'task') {
+    await runTask(service, say);
+    return;
+  }
   const running = await service.pid();
   if (running !== undefined && (await probe(service))) {
     await service.initialize?.();
@@ -128,6 +144,47 @@ async function bringUp(service: StackService, report: Reporter): Promise<void> {
 }
 
 /**
+ * Runs a task to completion, then checks that what it made is there: a task runs at every `up`
+ * (its steps are idempotent), so that `up` repairs what a restarted service forgot.
+ */
+async function runTask(task: StackService, say: (message: string) => void): Promise<void> {
+  const started = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new StartupError(`${task.name} did not finish within ${task.startTimeoutMs / 1000} s`));
+    }, task.startTimeoutMs);
+  });
+  try {
+    await Promise.race([task.start(say), timeout]);
+  } catch (error) {
+    if (error instanceof StartupError) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new StartupError(`${task.name} failed: ${reason}`, { cause: error });
+  } finally {
+    clearTimeout(timer);
+  }
+  if (!(await probe(task))) {
+    throw new StartupError(`${task.name} ran, but ${(await task.describe?.()) ?? 'its check fails'}`);
+  }
+  say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+/**
+ * Runs every task (the local stage's bootstrap) alone, starting nothing: for services that something
+ * else serves on the stack's ports, such as docker compose.
+ */
+export function runTasks(report: Reporter = () => undefined): Promise<void> {
+  return exclusively(report, async () => {
+    for (const task of services.filter((s) => s.kind === 'task')) {
+      await runTask(task, (message) => {
+        report(`${task.name.padEnd(10)} ${message}`);
+      });
+    }
+  });
+}
+
+/**
  * Starts the chosen services (and what they depend on), each once its dependencies are healthy,
  * and resolves when all are healthy. Services already running and healthy are left alone, so `up`
  * twice is a no-op. Prerequisites and ports are checked for all of them before anything starts.
@@ -137,11 +194,11 @@ export function up(names: readonly string[] = [], report: Reporter = () => undef
 }
 
 async function upLocked(names: readonly string[], report: Reporter): Promise<void> {
-  const chosen = selectServices(names);
+  const chosen = selectServices(names, { withTasks: true });
   const toStart: StackService[] = [];
   for (const service of chosen) {
     await service.checkPrerequisites();
-    if ((await service.pid()) === undefined) toStart.push(service);
+    if (service.kind === 'process' && (await service.pid()) === undefined) toStart.push(service);
   }
   for (const service of toStart) await checkPorts(service);
   const done = new Map<string, Promise<void>>();
@@ -197,6 +254,7 @@ async function downLocked(names: readonly string[], report: Reporter): Promise<v
 /** What `status` reports for one service. */
 export interface ServiceStatus {
   readonly name: string;
+  readonly kind: StackService['kind'];
   readonly ports: readonly number[];
   readonly pid: number | undefined;
   readonly healthy: boolean;
@@ -210,17 +268,22 @@ export async function status(): Promise<ServiceStatus[]> {
   return Promise.all(
     services.map(async (service) => {
       const pid = await service.pid();
-      const healthy = pid !== undefined && (await probe(service));
+      const healthy = (service.kind === 'task' || pid !== undefined) && (await probe(service));
       const memoryBytes = pid === undefined ? 0 : await treeMemoryBytes(pid);
       const detail = (await service.describe?.()) ?? '';
-      return { name: service.name, ports: service.ports, pid, healthy, memoryBytes, detail };
+      const { name, kind, ports } = service;
+      return { name, kind, ports, pid, healthy, memoryBytes, detail };
     }),
   );
 }
 
-/** Whether every named service has its process running (health aside). */
-export async function allRunning(names: readonly string[]): Promise<boolean> {
-  return (await status()).filter((s) => names.includes(s.name)).every((s) => s.pid !== undefined);
+/** Whether every named service (all by default) has its process running (health aside; a task has none). */
+export async function allRunning(
+  names: readonly string[] = services.map((s) => s.name),
+): Promise<boolean> {
+  return (await status())
+    .filter((s) => s.kind === 'process' && names.includes(s.name))
+    .every((s) => s.pid !== undefined);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localApiKey } from '../../infra/local/bootstrap.js';
-import { localResources } from '../../infra/local/resources.js';
+import { localApiKey } from '../../infra/stack/local-stage/resources.js';
+import { localResources } from '../../infra/stack/local-stage/resources.js';
 import { s3RawStore } from '../../functions/lib/raw-store.js';
 import { awsClients, unique } from '../support/clients.js';
 import { postJson } from '../../scripts/http-client.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { localApiKey } from '../../infra/local/bootstrap.js';
-import { localResources } from '../../infra/local/resources.js';
+import { localApiKey } from '../../infra/stack/local-stage/resources.js';
+import { localResources } from '../../infra/stack/local-stage/resources.js';
 import { endpoints } from '../../infra/stack/endpoints.js';
 import { waitUntil } from '../../infra/stack/lib/wait.js';
 import { awsClients, cassandraClient, kafkaClient, unique } from '../support/clients.js';

@@ -1,25 +1,14 @@
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../../infra/stack/lib/paths.js';
-import { upAndBootstrap } from '../support/stack-global-setup.js';
+import { up } from '../../infra/stack/stack.js';
 import { roundTripThroughAws } from '../support/aws-round-trip.js';
-
-/** Runs the stack command as a user would, with extra environment. */
-function stack(args: string[], env: NodeJS.ProcessEnv = {}) {
-  return spawnSync(path.join(repoRoot, 'node_modules/.bin/tsx'), ['infra/stack/cli.ts', ...args], {
-    cwd: repoRoot,
-    encoding: 'utf8',
-    env: { ...process.env, ...env },
-  });
-}
+import { stackCli as stack } from '../support/stack-cli.js';
 
 describe('the moto fallback, for machines without Python 3.13', () => {
   afterAll(async () => {
     // Back to the default emulator for the tests that follow.
     const stopped = stack(['down', 'aws']);
     if (stopped.status !== 0) throw new Error(`stack down aws failed: ${stopped.stderr}`);
-    await upAndBootstrap(['aws']);
+    await up(['aws']);
   });
 
   it('serves S3, SQS, SSM and Secrets Manager on the same port, and status says which runs and why', async () => {

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { isAlive, sleep } from '../../infra/stack/lib/process.js';
-import { services } from '../../infra/stack/services/index.js';
-import { status } from '../../infra/stack/stack.js';
-import { upAndBootstrap } from '../support/stack-global-setup.js';
+import { pipelineServiceNames, services } from '../../infra/stack/services/index.js';
+import { status, up } from '../../infra/stack/stack.js';
 import {
   cassandraClient,
   createTopic,
@@ -35,7 +34,7 @@ describe('after a kill -9, stack up brings the service back with its data', () =
     await before.end();
 
     await killHard('postgres');
-    await upAndBootstrap();
+    await up(pipelineServiceNames);
 
     const after = pipelineDb();
     await after.connect();
@@ -53,7 +52,7 @@ describe('after a kill -9, stack up brings the service back with its data', () =
     await produce(kafka, topic, sent);
 
     await killHard('kafka');
-    await upAndBootstrap();
+    await up(pipelineServiceNames);
 
     const recovered = kafkaClient('crash-after').admin();
     await recovered.connect();
@@ -77,7 +76,7 @@ describe('after a kill -9, stack up brings the service back with its data', () =
     await before.shutdown();
 
     await killHard('cassandra');
-    await upAndBootstrap();
+    await up(pipelineServiceNames);
 
     const after = cassandraClient();
     await after.connect();

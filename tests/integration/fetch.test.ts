@@ -5,7 +5,7 @@ import { randomuserSource } from '../../functions/fetch/source.js';
 import { RawBatch } from '../../functions/lib/batch.js';
 import { UpstreamError } from '../../functions/lib/errors.js';
 import { s3RawStore } from '../../functions/lib/raw-store.js';
-import { localResources } from '../../infra/local/resources.js';
+import { localResources } from '../../infra/stack/local-stage/resources.js';
 import { endpoints } from '../../infra/stack/endpoints.js';
 import { awsClients, unique } from '../support/clients.js';
 import { clearFaults, injectFault } from '../support/randomuser-faults.js';

@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { localResources } from '../../infra/local/resources.js';
-import { endpoints } from '../../infra/stack/endpoints.js';
 import { unique } from '../support/clients.js';
 import {
   apiGatewayPost,
   lambdaContext,
   type HttpHandler,
-  stubLocalDatabaseFunctionEnv,
+  stubLocalFunctionEnv,
 } from '../support/lambda-events.js';
 import { countsForSeed, pipelinePool } from '../support/pipeline-db.js';
 
@@ -21,11 +19,7 @@ describe('the fetch and persist handlers, in-process against the local stack', (
   const pool = pipelinePool();
 
   beforeAll(async () => {
-    stubLocalDatabaseFunctionEnv({
-      RAW_BUCKET: localResources.rawBucket,
-      RANDOMUSER_BASE_URL: endpoints.randomuser.url,
-      FETCH_RATE_LIMIT_USERS: '100000000',
-    });
+    stubLocalFunctionEnv(['fetch', 'persist']);
     fetchHandler = (await import('../../functions/fetch/handler.js')).handler;
     persistHandler = (await import('../../functions/persist/handler.js')).handler;
   });

@@ -6,7 +6,7 @@ import { writeUsers } from '../../functions/persist/user-store.js';
 import type { RawBatch } from '../../functions/lib/batch.js';
 import { NotFoundError, TransientError, UnprocessableError } from '../../functions/lib/errors.js';
 import { s3RawStore } from '../../functions/lib/raw-store.js';
-import { localResources } from '../../infra/local/resources.js';
+import { localResources } from '../../infra/stack/local-stage/resources.js';
 import { fixtureBatch } from '../support/batches.js';
 import { awsClients, unique } from '../support/clients.js';
 import { countsForSeed, pipelinePool } from '../support/pipeline-db.js';

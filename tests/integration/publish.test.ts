@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { localResources } from '../../infra/local/resources.js';
+import { localResources } from '../../infra/stack/local-stage/resources.js';
 import { endpoints } from '../../infra/stack/endpoints.js';
 import { kafkaClient, unique } from '../support/clients.js';
 import {
   apiGatewayPost,
   lambdaContext,
   type HttpHandler,
-  stubLocalDatabaseFunctionEnv,
+  stubLocalFunctionEnv,
 } from '../support/lambda-events.js';
 import { pipelinePool } from '../support/pipeline-db.js';
 import { persistGeneratedUsers, readTopicFrom, topicEnds } from '../support/stream.js';
@@ -27,13 +27,7 @@ describe('publish, in-process against PostgreSQL, Kafka and the schema registry'
   const registry = new SchemaRegistry({ host: endpoints.registry.url });
 
   beforeAll(async () => {
-    stubLocalDatabaseFunctionEnv({
-      KAFKA_BROKERS: endpoints.kafka.brokers.join(','),
-      USERS_TOPIC: topic,
-      USERS_SUBJECT: localResources.usersSubject,
-      SCHEMA_REGISTRY_URL: endpoints.registry.url,
-      PUBLISH_CHUNK_SIZE: '500',
-    });
+    stubLocalFunctionEnv('publish', { USERS_TOPIC: topic, PUBLISH_CHUNK_SIZE: '500' });
     publish = (await import('../../functions/publish/handler.js')).handler;
     // Earlier tests' rows are not this file's business: publish them first.
     for (let remaining = 1; remaining > 0;) {

@@ -4,9 +4,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { SinkBatchResult } from '../../functions/sink/sink-batch.js';
 import type { KafkaRecord } from '../../functions/sink/kafka-event.js';
-import { localResources } from '../../infra/local/resources.js';
+import { localResources } from '../../infra/stack/local-stage/resources.js';
 import { endpoints } from '../../infra/stack/endpoints.js';
 import { awsClients, cassandraClient, unique } from '../support/clients.js';
+import { stubLocalFunctionEnv } from '../support/lambda-events.js';
 import { pipelinePool } from '../support/pipeline-db.js';
 import { cassandraChecksum, generatedBatch, postgresChecksum } from '../support/stream.js';
 import { normalizeBatch } from '../../functions/persist/normalize.js';
@@ -26,20 +27,7 @@ const pool = pipelinePool();
 /** The sink handler as a fresh container would load it, with the environment serverless.yml gives it. */
 async function loadSink(overrides: Record<string, string> = {}): Promise<Sink> {
   vi.resetModules();
-  const env = {
-    STAGE: 'local',
-    AWS_ENDPOINT_URL: endpoints.aws.endpoint,
-    AWS_REGION: endpoints.aws.region,
-    AWS_ACCESS_KEY_ID: endpoints.aws.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: endpoints.aws.credentials.secretAccessKey,
-    SCHEMA_REGISTRY_URL: endpoints.registry.url,
-    CASSANDRA_CONTACT_POINTS: endpoints.cassandra.contactPoints.join(','),
-    CASSANDRA_LOCAL_DC: endpoints.cassandra.localDataCenter,
-    CASSANDRA_KEYSPACE: localResources.keyspace,
-    DEAD_LETTER_QUEUE_URL: deadLetterQueueUrl,
-    ...overrides,
-  };
-  for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+  stubLocalFunctionEnv('sink', { DEAD_LETTER_QUEUE_URL: deadLetterQueueUrl, ...overrides });
   return (await import('../../functions/sink/handler.js')).handler;
 }
 

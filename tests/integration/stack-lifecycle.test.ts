@@ -1,5 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
+import { HeadBucketCommand } from '@aws-sdk/client-s3';
+import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { DeleteQueueCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { afterAll, describe, expect, it } from 'vitest';
 import { endpoints } from '../../infra/stack/endpoints.js';
@@ -9,8 +12,9 @@ import { servicesDir } from '../../infra/stack/lib/paths.js';
 import { processesRunningIn } from '../../infra/stack/lib/process.js';
 import { pipelineServiceNames, services } from '../../infra/stack/services/index.js';
 import { down, status, up } from '../../infra/stack/stack.js';
-import { unique } from '../support/clients.js';
-import { upAndBootstrap } from '../support/stack-global-setup.js';
+import { localResources } from '../../infra/stack/local-stage/resources.js';
+import { awsClients, unique } from '../support/clients.js';
+import { stackCli } from '../support/stack-cli.js';
 
 const pidsByService = async (): Promise<Record<string, number | undefined>> =>
   Object.fromEntries((await status()).map((s) => [s.name, s.pid]));
@@ -21,20 +25,27 @@ afterAll(async () => {
 });
 
 describe('stack lifecycle', () => {
-  it('up twice is a no-op: same processes, each reported as already running', async () => {
+  it('up twice is a no-op: same processes, each reported as already running; the bootstrap finds all made', async () => {
     await up();
     const before = await pidsByService();
     const lines: string[] = [];
     await up([], (line) => lines.push(line));
     expect(await pidsByService()).toEqual(before);
-    expect(lines.filter((line) => !line.includes('already running'))).toEqual([]);
-    expect(lines).toHaveLength(services.length);
+    const processes = services.filter((s) => s.kind === 'process').map((s) => s.name);
+    const processLines = lines.filter((line) => processes.includes(line.split(' ')[0] ?? ''));
+    expect(processLines.filter((line) => !line.includes('already running'))).toEqual([]);
+    expect(processLines).toHaveLength(processes.length);
+    const bootstrapLines = lines.filter((line) => line.startsWith('bootstrap '));
+    expect(bootstrapLines).toContain('bootstrap  migrations: up to date');
+    expect(bootstrapLines).toContain('bootstrap  cassandra migrations: up to date');
+    expect(bootstrapLines.filter((line) => /created|applied|grew/.test(line))).toEqual([]);
+    expect(bootstrapLines.at(-1)).toMatch(/^bootstrap {2}ready in \d+\.\d s$/);
   });
 
   it('status gives each service its ports, pid, health and memory', async () => {
     const rows = await status();
     expect(rows.map((r) => r.name)).toEqual(services.map((s) => s.name));
-    for (const row of rows) {
+    for (const row of rows.filter((r) => r.kind === 'process')) {
       expect(row.healthy, row.name).toBe(true);
       expect(row.pid, row.name).toBeGreaterThan(1);
       expect(row.memoryBytes, row.name).toBeGreaterThan(10 * 1024 * 1024);
@@ -42,6 +53,42 @@ describe('stack lifecycle', () => {
       expect(row.ports.length > 0 || row.name === 'airflow-dag-processor', row.name).toBe(true);
     }
     expect(rows.find((r) => r.name === 'aws')?.detail).toMatch(/^(localstack 4\.14\.0|moto \S+): /);
+    expect(rows.find((r) => r.name === 'bootstrap')).toMatchObject({
+      kind: 'task',
+      pid: undefined,
+      healthy: true,
+      detail: 'the local stage is ready',
+    });
+  });
+
+  it('status names what the local stage lacks, and up puts it back', async () => {
+    const { sqs } = awsClients();
+    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: localResources.deadLetterQueue }));
+    await sqs.send(new DeleteQueueCommand({ QueueUrl }));
+    const shown = stackCli(['status']);
+    expect(shown.status).toBe(3);
+    expect(shown.stdout).toMatch(
+      new RegExp(`^bootstrap\\s+-\\s+NOT READY\\s+-\\s+missing: queue ${localResources.deadLetterQueue}$`, 'm'),
+    );
+    await up(['bootstrap']);
+    await expect(
+      sqs.send(new GetQueueUrlCommand({ QueueName: localResources.deadLetterQueue })),
+    ).resolves.toMatchObject({ QueueUrl });
+  });
+
+  it('`stack up aws` after the AWS emulator restarts puts back the bucket, the secret and the queues it forgot', async () => {
+    expect(stackCli(['down', 'aws']).status).toBe(0);
+    const started = stackCli(['up', 'aws']);
+    expect(started.status, started.stderr).toBe(0);
+    expect(started.stdout).toMatch(/^bootstrap {2}ready in /m);
+    const { s3, secrets, sqs } = awsClients();
+    await expect(s3.send(new HeadBucketCommand({ Bucket: localResources.rawBucket }))).resolves.toBeDefined();
+    await expect(
+      secrets.send(new DescribeSecretCommand({ SecretId: localResources.dbSecretId })),
+    ).resolves.toMatchObject({ Name: localResources.dbSecretId });
+    for (const queue of [localResources.deadLetterQueue, localResources.failedBatchesQueue]) {
+      await expect(sqs.send(new GetQueueUrlCommand({ QueueName: queue }))).resolves.toBeDefined();
+    }
   });
 
   it('keeps registered schemas, with their ids, across a registry restart', async () => {
@@ -74,7 +121,7 @@ describe('stack lifecycle', () => {
     } finally {
       await new Promise((resolve) => squatter.close(resolve));
     }
-    await upAndBootstrap(['aws']);
+    await up(['aws']);
     expect((await status()).find((s) => s.name === 'aws')?.healthy).toBe(true);
   });
 
@@ -85,7 +132,7 @@ describe('stack lifecycle', () => {
       expect(await isPortOpen(port), `port ${port}`).toBe(false);
     expect((await status()).map((s) => s.pid)).toEqual(services.map(() => undefined));
 
-    await upAndBootstrap(services.map((s) => s.name));
+    await up(services.map((s) => s.name));
     expect((await status()).every((s) => s.healthy)).toBe(true);
   });
 });

@@ -3,14 +3,14 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { UserEvent } from '../../functions/lib/user-event.js';
 import { eventOf, USER_EVENT_COLUMNS, type UserEventRow } from '../../functions/publish/outbox-relay.js';
 import { writeUsers as sinkUsers } from '../../functions/sink/user-table.js';
-import { localResources } from '../../infra/local/resources.js';
+import { localResources } from '../../infra/stack/local-stage/resources.js';
 import { endpoints } from '../../infra/stack/endpoints.js';
 import { unique } from '../support/clients.js';
 import {
   apiGatewayPost,
   lambdaContext,
   type HttpHandler,
-  stubLocalDatabaseFunctionEnv,
+  stubLocalFunctionEnv,
 } from '../support/lambda-events.js';
 import { pipelinePool } from '../support/pipeline-db.js';
 import { normalizeBatch } from '../../functions/persist/normalize.js';
@@ -30,11 +30,7 @@ describe('status, in-process against PostgreSQL and Cassandra', () => {
   });
 
   beforeAll(async () => {
-    stubLocalDatabaseFunctionEnv({
-      CASSANDRA_CONTACT_POINTS: endpoints.cassandra.contactPoints.join(','),
-      CASSANDRA_LOCAL_DC: endpoints.cassandra.localDataCenter,
-      CASSANDRA_KEYSPACE: localResources.keyspace,
-    });
+    stubLocalFunctionEnv('status');
     status = (await import('../../functions/status/handler.js')).handler;
   });
 

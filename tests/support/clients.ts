@@ -8,7 +8,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Kafka } from 'kafkajs';
 import pg from 'pg';
-import { localAwsConfig, localCassandra, localKafka } from '../../infra/local/clients.js';
+import { localAwsConfig, localCassandra, localKafka } from '../../infra/stack/local-stage/clients.js';
 import { endpoints } from '../../infra/stack/endpoints.js';
 
 export const pipelineDb = (): pg.Client =>

@@ -1,8 +1,10 @@
 /** Lambda inputs for handlers invoked in-process: an API Gateway POST and a context whose clock runs. */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { vi } from 'vitest';
-import { localResources } from '../../infra/local/resources.js';
-import { endpoints } from '../../infra/stack/endpoints.js';
+import {
+  localFunctionEnvironment,
+  type FunctionName,
+} from '../../infra/stack/local-stage/function-env.js';
 
 /** An HTTP function's handler, as the tests call it. */
 export type HttpHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
@@ -27,20 +29,19 @@ export const apiGatewayPost = (body: string, headers: Record<string, string> = {
   }) as unknown as APIGatewayProxyEvent;
 
 /**
- * Stubs the environment serverless.yml gives a database function of the local stage (the stage, the
- * AWS emulator and its test credentials, the database secret's name, no TLS), plus `extra`; undo it
- * with `vi.unstubAllEnvs()`.
+ * Stubs the environment the local stage gives the named functions (infra/stack/local-stage/function-env.ts,
+ * held equal to serverless.yml), with `overrides` last; undo it with `vi.unstubAllEnvs()`. The log
+ * settings stay the test runner's: the functions' logs would drown the report.
  */
-export function stubLocalDatabaseFunctionEnv(extra: Record<string, string> = {}): void {
-  const env: Record<string, string> = {
-    STAGE: 'local',
-    AWS_ENDPOINT_URL: endpoints.aws.endpoint,
-    AWS_REGION: endpoints.aws.region,
-    AWS_ACCESS_KEY_ID: endpoints.aws.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: endpoints.aws.credentials.secretAccessKey,
-    DB_SECRET_ID: localResources.dbSecretId,
-    DB_SSL: 'false',
-    ...extra,
-  };
-  for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+export function stubLocalFunctionEnv(
+  names: FunctionName | readonly FunctionName[],
+  overrides: Record<string, string> = {},
+): void {
+  const env = Object.assign({}, ...[names].flat().map((name) => localFunctionEnvironment(name))) as Record<
+    string,
+    string
+  >;
+  delete env['POWERTOOLS_LOG_LEVEL'];
+  delete env['NODE_OPTIONS'];
+  for (const [name, value] of Object.entries({ ...env, ...overrides })) vi.stubEnv(name, value);
 }

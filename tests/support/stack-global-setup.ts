@@ -1,4 +1,3 @@
-import { bootstrapLocalPipeline } from '../../infra/local/bootstrap.js';
 import { pipelineServiceNames } from '../../infra/stack/services/index.js';
 import { allRunning, down, up } from '../../infra/stack/stack.js';
 
@@ -13,17 +12,7 @@ export default async function setup(): Promise<() => Promise<void>> {
     process.stdout.write(`[stack] ${line}\n`);
   };
   await up(pipelineServiceNames, report);
-  await bootstrapLocalPipeline(report);
   return async () => {
     if (!wasUp) await down([], report);
   };
-}
-
-/**
- * `up` then the pipeline bootstrap, as `npm run stack -- up` does: tests that restart a service use
- * it, because the AWS emulator forgets the bucket and the secret when it restarts.
- */
-export async function upAndBootstrap(names: readonly string[] = pipelineServiceNames): Promise<void> {
-  await up(names);
-  await bootstrapLocalPipeline();
 }

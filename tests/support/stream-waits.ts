@@ -5,9 +5,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type cassandraDriver from 'cassandra-driver';
-import { localQueueUrl } from '../../infra/local/bootstrap.js';
-import { localKafka } from '../../infra/local/clients.js';
-import { localResources } from '../../infra/local/resources.js';
+import { localQueueUrl } from '../../infra/stack/local-stage/resources.js';
+import { localKafka } from '../../infra/stack/local-stage/clients.js';
+import { localResources } from '../../infra/stack/local-stage/resources.js';
 import { waitUntil } from '../../infra/stack/lib/wait.js';
 import type { DeadLetter } from '../../functions/sink/dead-letter.js';
 import { cassandraChecksum } from './stream.js';

@@ -1,9 +1,8 @@
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { repoRoot } from '../../pipeline/files.js';
 import { settings } from '../settings.js';
 
-/** The repository root, found from this file's place so that the stack works from any cwd. */
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export { repoRoot };
 
 /**
  * The one git-ignored folder that holds everything the stack downloads, installs and writes.

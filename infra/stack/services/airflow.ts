@@ -4,7 +4,7 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { z } from 'zod';
-import { localApiKey } from '../../local/bootstrap.js';
+import { localApiKey } from '../local-stage/resources.js';
 import { endpoints } from '../endpoints.js';
 import { PrerequisiteError } from '../lib/errors.js';
 import { downloadsDir, repoRoot, servicePaths, stackHome } from '../lib/paths.js';
@@ -143,7 +143,8 @@ class AirflowSchedulerService extends AirflowProcess {
   readonly name = 'airflow-scheduler';
   readonly summary = `Airflow ${versions.airflow} scheduler (LocalExecutor), metadata in PostgreSQL`;
   readonly ports = [endpoints.airflow.schedulerHealthPort];
-  override readonly dependsOn = ['postgres'];
+  // Its metadata lives in PostgreSQL; its DAG calls the functions with the key the bootstrap makes.
+  override readonly dependsOn = ['bootstrap'];
   protected readonly airflowArgs = ['scheduler', '--skip-serve-logs'];
 
   override async provision(progress: Progress): Promise<void> {

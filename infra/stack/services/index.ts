@@ -1,6 +1,7 @@
 import type { StackService } from '../service.js';
 import { airflowApi, airflowDagProcessor, airflowScheduler } from './airflow.js';
 import { aws } from './aws.js';
+import { bootstrap } from './bootstrap.js';
 import { cassandra } from './cassandra.js';
 import { kafka } from './kafka.js';
 import { postgres } from './postgres.js';
@@ -8,8 +9,19 @@ import { randomuser } from './randomuser.js';
 import { registry } from './registry.js';
 import { sparkJob, sparkMaster, sparkWorker } from './spark.js';
 
-/** The services the functions need (`sls offline`, the integration and e2e suites). */
-const pipelineServices: readonly StackService[] = [postgres, kafka, registry, cassandra, aws, randomuser];
+/**
+ * What the functions need (`sls offline`, the integration and e2e suites): the pipeline's services
+ * and the local stage's bootstrap, which runs once they are healthy.
+ */
+const pipelineServices: readonly StackService[] = [
+  postgres,
+  kafka,
+  registry,
+  cassandra,
+  aws,
+  randomuser,
+  bootstrap,
+];
 
 /** Every service of the local stack. A new service is one module, added here. */
 export const services: readonly StackService[] = [

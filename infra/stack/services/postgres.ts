@@ -35,6 +35,7 @@ const SERVER_USER = 'postgres';
  * with a role and database for the pipeline and another for the schema registry.
  */
 class PostgresService implements StackService {
+  readonly kind = 'process';
   readonly name = 'postgres';
   readonly summary = 'PostgreSQL 15+ from Debian packages, a cluster of our own';
   readonly ports = [port];

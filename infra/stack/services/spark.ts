@@ -4,7 +4,6 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, writeFileSync 
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { bootstrapLocalPipeline } from '../../local/bootstrap.js';
 import { PrerequisiteError } from '../lib/errors.js';
 import { downloadsDir, repoRoot } from '../lib/paths.js';
 import { isAlive } from '../lib/process.js';
@@ -366,15 +365,15 @@ export async function readSparkJobStatus(statusFile: string): Promise<SparkJobSt
 
 /**
  * The stack's job: runs continuously on the pipeline's topic and keyspace, with its checkpoint under
- * its data folder. Before it starts, it makes sure of what it reads and writes (the topic, the schema,
- * the Cassandra tables), as the stack's bootstrap would: `up spark-job` alone does not bootstrap.
+ * its data folder. It depends on the bootstrap, which makes what it reads and writes (the topic, the
+ * schema, the Cassandra tables).
  */
 class SparkJobService extends SparkProcess {
   readonly name = 'spark-job';
   readonly summary = `the users aggregates job (spark/), submitted to the master; driver UI ${sparkEndpoints.jobUi}`;
   readonly ports = [sparkEndpoints.jobUiPort];
-  // aws too: the pipeline's bootstrap, which makes the job's topic, schema and tables, covers it.
-  override readonly dependsOn = ['kafka', 'registry', 'cassandra', 'aws', 'spark-worker'];
+  // The bootstrap makes the job's topic, schema and tables.
+  override readonly dependsOn = ['bootstrap', 'spark-worker'];
   override readonly startTimeoutMs = 180_000;
   readonly statusFile = path.join(this.paths.data, 'status.json');
   readonly checkpointDir = path.join(this.paths.data, 'checkpoints');
@@ -382,8 +381,6 @@ class SparkJobService extends SparkProcess {
   override async provision(progress: Progress): Promise<void> {
     await super.provision(progress);
     await mkdir(this.checkpointDir, { recursive: true });
-    // The topic, its value schema and the aggregate tables: `up spark-job` alone must find them.
-    await bootstrapLocalPipeline(progress);
   }
 
   /** A heartbeat left by an earlier driver must not pass for this one's. */

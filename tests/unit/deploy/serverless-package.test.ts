@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { packagedTemplate, slsPackage } from '../../../infra/aws/sls-package.js';
 import { endpoints } from '../../../infra/stack/endpoints.js';
+import { localFunctionEnvironments } from '../../../infra/stack/local-stage/function-env.js';
 import {
   PersistSettings,
   PublishSettings,
@@ -158,6 +159,12 @@ describe('serverless.yml', () => {
         Object.values(env(name)).filter((value) => secrets.includes(String(value))),
         name,
       ).toEqual([]);
+    }
+  });
+
+  it('gives each function exactly the environment that tests, benchmarks and the demo run it with', () => {
+    for (const name of functionNames) {
+      expect(env(name), name).toEqual(localFunctionEnvironments[name]);
     }
   });
 });

@@ -8,7 +8,7 @@ import {
   forTarget,
   migrateCassandra,
   type CqlSession,
-} from '../../../infra/cassandra/migrate.js';
+} from '../../../infra/pipeline/cassandra-migrations.js';
 import { repoRoot } from '../../../infra/stack/lib/paths.js';
 
 describe('the CQL migrations', () => {

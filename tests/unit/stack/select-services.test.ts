@@ -13,6 +13,7 @@ describe('selectServices', () => {
       'cassandra',
       'aws',
       'randomuser',
+      'bootstrap',
       'airflow-scheduler',
       'airflow-dag-processor',
       'airflow',
@@ -25,6 +26,11 @@ describe('selectServices', () => {
   it('brings Airflow and the Spark job up with everything they need', () => {
     expect(selectServices(['airflow']).map((s) => s.name)).toEqual([
       'postgres',
+      'kafka',
+      'registry',
+      'cassandra',
+      'aws',
+      'bootstrap',
       'airflow-scheduler',
       'airflow-dag-processor',
       'airflow',
@@ -35,6 +41,7 @@ describe('selectServices', () => {
       'registry',
       'cassandra',
       'aws',
+      'bootstrap',
       'spark-master',
       'spark-worker',
       'spark-job',
@@ -45,11 +52,22 @@ describe('selectServices', () => {
     expect(selectServices(['registry']).map((s) => s.name)).toEqual(['postgres', 'registry']);
   });
 
+  it('runs the bootstrap after any up that names a service it needs, with the rest it needs', () => {
+    const forUp = (names: string[]): string[] =>
+      selectServices(names, { withTasks: true }).map((s) => s.name);
+    // A restarted AWS emulator forgot the bucket, the secret and the queues: the bootstrap puts them back.
+    expect(forUp(['aws'])).toEqual(['postgres', 'kafka', 'registry', 'cassandra', 'aws', 'bootstrap']);
+    expect(forUp(['registry'])).toEqual(['postgres', 'kafka', 'registry', 'cassandra', 'aws', 'bootstrap']);
+    // Nothing the bootstrap needs: no bootstrap.
+    expect(forUp(['spark-worker'])).toEqual(['spark-master', 'spark-worker']);
+    expect(forUp(['randomuser'])).toEqual(['randomuser']);
+  });
+
   it('rejects an unknown name with the list of known ones', () => {
     expect(() => selectServices(['zookeeper'])).toThrow(
       new PrerequisiteError(
         "unknown service 'zookeeper': the stack has postgres, kafka, registry, cassandra, aws, randomuser, " +
-          'airflow-scheduler, airflow-dag-processor, airflow, spark-master, spark-worker, spark-job',
+          'bootstrap, airflow-scheduler, airflow-dag-processor, airflow, spark-master, spark-worker, spark-job',
       ),
     );
   });

@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import cassandraDriver from 'cassandra-driver';
-import { repoRoot } from '../stack/lib/paths.js';
+import { pipelineFiles } from './files.js';
 
 /** Where the migrations run: a Cassandra cluster, or Amazon Keyspaces and its documented differences. */
 export type CqlTarget = 'cassandra' | 'keyspaces';
@@ -93,7 +93,7 @@ export async function applyRepoMigrations(
 ): Promise<string[]> {
   try {
     await client.connect();
-    return await migrateCassandra({ client, dir: path.join(repoRoot, 'migrations/cassandra'), ...options });
+    return await migrateCassandra({ client, dir: pipelineFiles.cassandraMigrations, ...options });
   } finally {
     await client.shutdown();
   }

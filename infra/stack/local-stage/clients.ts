@@ -1,10 +1,10 @@
 /**
- * Clients of the local stack's services, for the project's tools (bootstrap, demo, benchmark, DLQ
- * tool) and tests. The functions build their own from their settings.
+ * Clients of the local stack's services, for the stack's bootstrap, the project's tools (demo,
+ * benchmarks, DLQ tool) and tests. The functions build their own from their settings.
  */
 import cassandraDriver from 'cassandra-driver';
 import { Kafka, logLevel } from 'kafkajs';
-import { endpoints } from '../stack/endpoints.js';
+import { endpoints } from '../endpoints.js';
 
 /** AWS SDK v3 client options for the local AWS emulator (test credentials). */
 export const localAwsConfig = {

@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { pipelineFiles } from './files.js';
 
 /** The compatibility levels of the Confluent API. */
 export type Compatibility = 'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FULL' | 'NONE';
@@ -31,4 +33,17 @@ export async function registerAvroSchema(options: {
   } catch (error) {
     throw new Error(`the registry refused the schema under ${subject} (${compatibility})`, { cause: error });
   }
+}
+
+/**
+ * The user event's Avro schema (schemas/user-event.avsc) registered under `subject` with BACKWARD
+ * compatibility, as every stage's bootstrap does: readers of the newest version read all older ones.
+ */
+export async function registerUserEventSchema(registryUrl: string, subject: string): Promise<number> {
+  return registerAvroSchema({
+    registryUrl,
+    subject,
+    schema: await readFile(pipelineFiles.userEventSchema, 'utf8'),
+    compatibility: 'BACKWARD',
+  });
 }

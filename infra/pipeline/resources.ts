@@ -1,0 +1,28 @@
+/**
+ * The pipeline's resources by name, for any stage, as serverless.yml names them
+ * (`${self:service}-${sls:stage}-…`) and infra/aws/template.yml creates them on AWS. The local
+ * stack's bootstrap and `npm run aws:bootstrap` create them; the functions get the names through
+ * their environment. The topic, its subject and the keyspace are the same on every stage.
+ */
+export function pipelineResources(stage: string) {
+  return {
+    stage,
+    rawBucket: `user-pipeline-${stage}-raw`,
+    dbSecretId: `user-pipeline/${stage}/postgres`,
+    /** The user events topic. */
+    usersTopic: 'user-pipeline.users',
+    /** The Avro schema's subject (the topic's value subject, TopicNameStrategy). */
+    usersSubject: 'user-pipeline.users-value',
+    /** Records the sink can never write (poison), with their reason and original bytes. */
+    deadLetterQueue: `user-pipeline-${stage}-sink-dlq`,
+    /** Batches the Kafka trigger gave up on after its retries (the mapping's on-failure destination). */
+    failedBatchesQueue: `user-pipeline-${stage}-sink-failed-batches`,
+    /** The consumer group of the sink's Kafka trigger (serverless.yml, consumerGroupId). */
+    sinkConsumerGroup: `user-pipeline-${stage}-sink`,
+    /** The Cassandra keyspace the sink and the Spark job write to. */
+    keyspace: 'user_pipeline',
+  } as const;
+}
+
+/** The resources of one stage (see pipelineResources). */
+export type PipelineResources = ReturnType<typeof pipelineResources>;

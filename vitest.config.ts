@@ -13,14 +13,14 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['tests/unit/**/*.test.ts'],
+          include: ['tests/unit/**/*.test.ts', 'plugins/*/tests/unit/**/*.test.ts'],
           testTimeout: 60_000,
         },
       },
       {
         test: {
           name: 'integration',
-          include: ['tests/integration/**/*.test.ts'],
+          include: ['tests/integration/**/*.test.ts', 'plugins/*/tests/integration/**/*.test.ts'],
           globalSetup: ['tests/support/stack-global-setup.ts'],
           // The tests share one stack and some of them kill and restart its services.
           fileParallelism: false,

@@ -10,10 +10,7 @@ import path from 'node:path';
 import { repoRoot } from '../infra/stack/lib/paths.js';
 import { run } from '../infra/stack/lib/process.js';
 import { ensureUv } from '../infra/stack/lib/toolchain.js';
-
-const say = (line: string): void => {
-  process.stdout.write(`${line}\n`);
-};
+import { runMain, say } from './cli.js';
 
 async function main(): Promise<void> {
   const uv = await ensureUv(say);
@@ -40,7 +37,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`airflow:constraints: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
+runMain('airflow:constraints', main);

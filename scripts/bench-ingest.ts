@@ -18,8 +18,9 @@ import { s3RawStore } from '../functions/lib/raw-store.js';
 import { localDatabaseUrl, localResources } from '../infra/stack/local-stage/resources.js';
 import { endpoints } from '../infra/stack/endpoints.js';
 import { allRunning, down, up } from '../infra/stack/stack.js';
-import { median, say, writeResults } from './bench-lib.js';
+import { median, writeResults } from './bench-lib.js';
 import { S3Client } from '@aws-sdk/client-s3';
+import { runMain, say } from './cli.js';
 
 const USERS = Number(process.argv[2] ?? '100000');
 const RUNS = Number(process.argv[3] ?? '3');
@@ -147,7 +148,4 @@ async function main(): Promise<void> {
   if (!wasUp) await down();
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exit(1);
-});
+runMain('bench', main, { stack: true });

@@ -2,10 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stackHome } from '../infra/stack/lib/paths.js';
-
-export const say = (line: string): void => {
-  process.stdout.write(`${line}\n`);
-};
+import { say } from './cli.js';
 
 /** The median: the figure quoted from several runs on a noisy machine. */
 export const median = (values: readonly number[]): number => {

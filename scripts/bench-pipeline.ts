@@ -21,22 +21,16 @@ import { UserEvent } from '../functions/lib/user-event.js';
 import { UPSERT_USER, upsertParams } from '../functions/sink/user-table.js';
 import { consumerLag, ensureTopic } from '../infra/pipeline/topics.js';
 import { localCassandra, localKafka } from '../infra/stack/local-stage/clients.js';
-import {
-  localFunctionEnvironment,
-  type FunctionName,
-} from '../infra/stack/local-stage/function-env.js';
-import {
-  localApiKey,
-  localDatabaseUrl,
-  localResources,
-} from '../infra/stack/local-stage/resources.js';
+import { localFunctionEnvironment, type FunctionName } from '../infra/stack/local-stage/function-env.js';
+import { localApiKey, localDatabaseUrl, localResources } from '../infra/stack/local-stage/resources.js';
 import { endpoints } from '../infra/stack/endpoints.js';
 import { waitUntil } from '../infra/stack/lib/wait.js';
 import { allRunning, down, up } from '../infra/stack/stack.js';
-import { say, writeResults } from './bench-lib.js';
+import { writeResults } from './bench-lib.js';
 import { pipelineClient } from './http-client.js';
 import { startOffline } from './offline.js';
 import { sunkAtOf } from './pipeline-stores.js';
+import { runMain, say } from './cli.js';
 
 const USERS = Number(process.argv[2] ?? '100000');
 const ROUNDS = Number(process.argv[3] ?? '10');
@@ -172,7 +166,6 @@ async function rawCassandraRate(cassandra: cassandraDriver.Client, events: UserE
   );
   return rate(events.length, ms);
 }
-
 
 const HostResult = z.object({
   peakRssMb: z.number(),
@@ -389,7 +382,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exit(1);
-});
+runMain('bench', main, { stack: true });

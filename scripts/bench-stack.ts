@@ -5,7 +5,8 @@
  */
 import { sleep } from '../infra/stack/lib/process.js';
 import { allRunning, down, status, up } from '../infra/stack/stack.js';
-import { median, say, writeResults } from './bench-lib.js';
+import { median, writeResults } from './bench-lib.js';
+import { runMain, say } from './cli.js';
 
 const runs = Number(process.argv[2] ?? '3');
 const mb = (bytes: number): number => Math.round(bytes / 1024 / 1024);
@@ -39,7 +40,4 @@ async function main(): Promise<void> {
   if (!wasUp) await down();
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
+runMain('bench', main);

@@ -9,6 +9,7 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { RawBatch } from '../functions/lib/batch.js';
@@ -29,19 +30,13 @@ import { airflowClient, FetchedBatch, type TaskInstance } from './airflow-client
 import { pipelineClient } from './http-client.js';
 import { startOffline, type Offline } from './offline.js';
 import { aggregatedUsersOfBatch } from './pipeline-stores.js';
+import { runMain, say } from './cli.js';
 
 const DAG_ID = 'users_pipeline';
 const STAGES = ['fetch', 'persist', 'publish', 'verify'] as const;
 
-const say = (line: string): void => {
-  process.stdout.write(`${line}\n`);
-};
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 const megabytes = (bytes: number): string => `${Math.round(bytes / 2 ** 20).toLocaleString('en')} MB`;
-const sleep = (ms: number): Promise<void> =>
-  new Promise((resolve) => {
-    setTimeout(resolve, ms);
-  });
 
 /** Messages in the local dead-letter queue, visible or in flight. */
 async function deadLetterDepth(sqs: SQSClient): Promise<number> {
@@ -298,12 +293,4 @@ async function main(): Promise<number> {
   return complete ? 0 : 1;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`demo: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runMain('demo', main, { keepAlive: true });

@@ -16,28 +16,16 @@ import {
   type Message as SqsMessage,
 } from '@aws-sdk/client-sqs';
 import { Kafka, logLevel, type IHeaders, type Message } from 'kafkajs';
-import { z } from 'zod';
+import { DeadLetter } from '../functions/sink/dead-letter.js';
 import { localQueueUrl } from '../infra/stack/local-stage/resources.js';
 import { localAwsConfig } from '../infra/stack/local-stage/clients.js';
 import { localResources } from '../infra/stack/local-stage/resources.js';
 import { endpoints } from '../infra/stack/endpoints.js';
-
-/** A dead letter as the sink writes it (functions/sink/dead-letter.ts). */
-const DeadLetterBody = z.object({
-  topic: z.string(),
-  partition: z.number(),
-  offset: z.number(),
-  reason: z.string(),
-  key: z.string().nullable(),
-  value: z.string().nullable(),
-  headers: z.array(z.record(z.string(), z.array(z.number()))),
-  valueOmittedBytes: z.number().optional(),
-});
-type DeadLetterBody = z.infer<typeof DeadLetterBody>;
+import { runMain } from './cli.js';
 
 interface Received {
   readonly message: SqsMessage;
-  readonly letter: DeadLetterBody | undefined;
+  readonly letter: DeadLetter | undefined;
 }
 
 /** Receives every visible message (each stays invisible for `visibilitySeconds`). */
@@ -65,7 +53,7 @@ async function receiveAll(
       } catch {
         body = undefined;
       }
-      const parsed = DeadLetterBody.safeParse(body);
+      const parsed = DeadLetter.safeParse(body);
       received.push({ message, letter: parsed.success ? parsed.data : undefined });
     }
   }
@@ -97,7 +85,7 @@ async function release(sqs: SQSClient, queueUrl: string, messages: readonly SqsM
 }
 
 /** The Kafka message of a dead letter: the original key, value bytes and headers (bytes are signed). */
-export function messageOf(letter: DeadLetterBody): Message {
+export function messageOf(letter: DeadLetter): Message {
   const headers: IHeaders = {};
   for (const header of letter.headers) {
     for (const [name, bytes] of Object.entries(header))
@@ -232,8 +220,5 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[1]?.endsWith('dlq.ts') === true) {
-  main().catch((error: unknown) => {
-    process.stderr.write(`dlq: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
-  });
+  runMain('dlq', main);
 }

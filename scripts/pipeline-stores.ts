@@ -1,32 +1,19 @@
 /** Reads of the pipeline's stores that the demo and the benchmark share. */
 import type cassandraDriver from 'cassandra-driver';
 import type pg from 'pg';
+import { usersByKey } from '../functions/status/batch-store.js';
 import { localResources } from '../infra/stack/local-stage/resources.js';
 
 /**
- * When the sink wrote each of `keys` that Cassandra holds (its `sunk_at`, epoch ms): read in chunks
- * of 100 keys, 8 queries in flight. A key missing from the result is not in Cassandra.
+ * When the sink wrote each of `keys` that Cassandra holds (its `sunk_at`, epoch ms), read by key as
+ * the status function reads versions. A key missing from the result is not in Cassandra.
  */
 export async function sunkAtOf(
   cassandra: cassandraDriver.Client,
   keys: readonly string[],
 ): Promise<Map<string, number>> {
-  const sunk = new Map<string, number>();
-  const chunks: string[][] = [];
-  for (let i = 0; i < keys.length; i += 100) chunks.push(keys.slice(i, i + 100));
-  let next = 0;
-  const query = `SELECT user_key, sunk_at FROM ${localResources.keyspace}.users WHERE user_key IN ?`;
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      for (let chunk = chunks[next++]; chunk !== undefined; chunk = chunks[next++]) {
-        const result = await cassandra.execute(query, [chunk], { prepare: true });
-        for (const row of result.rows) {
-          sunk.set(String(row['user_key']), (row['sunk_at'] as Date).getTime());
-        }
-      }
-    }),
-  );
-  return sunk;
+  const rows = await usersByKey(cassandra, keys, ['sunk_at'], `${localResources.keyspace}.users`);
+  return new Map([...rows].map(([key, row]) => [key, (row.get('sunk_at') as Date).getTime()]));
 }
 
 /**

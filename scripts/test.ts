@@ -15,10 +15,8 @@ import { airflowBin, provisionAirflowVenv } from '../infra/stack/services/airflo
 import { pipelineServiceNames } from '../infra/stack/services/index.js';
 import { provisionSpark, sparkBin } from '../infra/stack/services/spark.js';
 import { allRunning, down, up } from '../infra/stack/stack.js';
+import { runMain, say } from './cli.js';
 
-const say = (line: string): void => {
-  process.stdout.write(`${line}\n`);
-};
 const timings: string[] = [];
 
 function step(name: string, command: string, args: readonly string[]): boolean {
@@ -159,12 +157,4 @@ async function main(): Promise<number> {
   return ok && failed === 0 ? 0 : 1;
 }
 
-main().then(
-  (code) => {
-    process.exit(code);
-  },
-  (error: unknown) => {
-    process.stderr.write(`test: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runMain('test', main);

@@ -1,6 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { lazy } from './once.js';
 
 /** What the AWS clients need from a function's settings. */
 export interface AwsSettings {
@@ -14,27 +15,19 @@ export const clientConfig = (settings: AwsSettings) => ({
   ...(settings.AWS_ENDPOINT_URL === undefined ? {} : { endpoint: settings.AWS_ENDPOINT_URL }),
 });
 
-let s3: S3Client | undefined;
-let secrets: SecretsManagerClient | undefined;
-let sqs: SQSClient | undefined;
-
 /**
  * The S3 client: created on first use and kept for the life of the container, so that its
  * connections are reused across invocations. Path-style addressing when an emulator endpoint is set.
  */
-export function s3Client(settings: AwsSettings): S3Client {
-  s3 ??= new S3Client({ ...clientConfig(settings), forcePathStyle: settings.AWS_ENDPOINT_URL !== undefined });
-  return s3;
-}
+export const s3Client = lazy(
+  (settings: AwsSettings) =>
+    new S3Client({ ...clientConfig(settings), forcePathStyle: settings.AWS_ENDPOINT_URL !== undefined }),
+);
 
 /** The Secrets Manager client, created on first use and kept for the life of the container. */
-export function secretsClient(settings: AwsSettings): SecretsManagerClient {
-  secrets ??= new SecretsManagerClient(clientConfig(settings));
-  return secrets;
-}
+export const secretsClient = lazy(
+  (settings: AwsSettings) => new SecretsManagerClient(clientConfig(settings)),
+);
 
 /** The SQS client (the dead-letter queue), created on first use and kept for the life of the container. */
-export function sqsClient(settings: AwsSettings): SQSClient {
-  sqs ??= new SQSClient(clientConfig(settings));
-  return sqs;
-}
+export const sqsClient = lazy((settings: AwsSettings) => new SQSClient(clientConfig(settings)));

@@ -3,6 +3,7 @@ import cassandraDriver from 'cassandra-driver';
 import type { AwsSettings } from './aws.js';
 import type { CassandraSettings } from './config.js';
 import { TransientError } from './errors.js';
+import { lazy } from './once.js';
 
 /**
  * What a connection needs: the cluster's settings and the region (SigV4 signs for it). The keyspace
@@ -42,16 +43,12 @@ export function cassandraClientOptions(settings: CassandraConnectionSettings): c
   };
 }
 
-let client: Promise<cassandraDriver.Client> | undefined;
-
 /**
  * The Cassandra session: created and connected on first use, kept for the life of the container
  * (connecting discovers the cluster and prepares nothing twice). A failed connection is not cached.
  */
-export function cassandraSession(
-  settings: CassandraSettings & Pick<AwsSettings, 'AWS_REGION'>,
-): Promise<cassandraDriver.Client> {
-  client ??= (async () => {
+export const cassandraSession = lazy(
+  async (settings: CassandraSettings & Pick<AwsSettings, 'AWS_REGION'>): Promise<cassandraDriver.Client> => {
     const created = new cassandraDriver.Client(cassandraClientOptions(settings));
     try {
       await created.connect();
@@ -60,9 +57,5 @@ export function cassandraSession(
       throw new TransientError('Cassandra is unavailable', { cause: error });
     }
     return created;
-  })();
-  client.catch(() => {
-    client = undefined;
-  });
-  return client;
-}
+  },
+);

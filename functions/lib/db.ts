@@ -6,6 +6,7 @@ import { secretsClient } from './aws.js';
 import type { DatabaseSettings } from './config.js';
 import { ConfigError, TransientError } from './errors.js';
 import { logger } from './logger.js';
+import { lazy } from './once.js';
 
 /** The database secret, in the shape RDS writes to Secrets Manager. */
 export const DbSecret = z.object({
@@ -54,15 +55,13 @@ export function sslOptions(settings: Pick<DatabaseSettings, 'DB_SSL' | 'DB_SSL_C
     : { rejectUnauthorized: true };
 }
 
-let pool: Promise<pg.Pool> | undefined;
-
 /**
  * The connection pool: created on the first call in a container, from the secret read once, and
  * kept for the container's life (Lambda freezes it between invocations). A failed creation is not
  * cached, so the next invocation tries again.
  */
-export function dbPool(settings: DatabaseSettings): Promise<pg.Pool> {
-  pool ??= readDbSecret(settings).then((secret) => {
+export const dbPool = lazy((settings: DatabaseSettings): Promise<pg.Pool> =>
+  readDbSecret(settings).then((secret) => {
     const created = new pg.Pool({
       host: secret.host,
       port: secret.port,
@@ -80,9 +79,5 @@ export function dbPool(settings: DatabaseSettings): Promise<pg.Pool> {
       logger.warn('an idle database connection was dropped', { code: error.code });
     });
     return created;
-  });
-  pool.catch(() => {
-    pool = undefined;
-  });
-  return pool;
-}
+  }),
+);

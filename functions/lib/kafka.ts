@@ -4,6 +4,7 @@ import { CompressionTypes, Kafka, logLevel, type LogEntry, type Producer, type S
 import { clientConfig, type AwsSettings } from './aws.js';
 import { ConfigError, TransientError } from './errors.js';
 import { logger } from './logger.js';
+import { lazy } from './once.js';
 
 /**
  * What the Kafka client needs from a function's settings: a broker list (the local stage), or an MSK
@@ -66,18 +67,21 @@ export function mskIamSasl(region: string, sign: MskTokenSigner): SASLOptions {
   };
 }
 
-let msk: KafkaClient | undefined;
-
 /**
  * The MSK control-plane client (broker discovery), created on first use and kept for the life of the
  * container. Here rather than with the other AWS clients: only publish loads it.
  */
-function mskClient(settings: AwsSettings): KafkaClient {
-  msk ??= new KafkaClient(clientConfig(settings));
-  return msk;
-}
+const mskClient = lazy((settings: AwsSettings) => new KafkaClient(clientConfig(settings)));
 
-let connection: Promise<KafkaConnection> | undefined;
+/** The kept connection; kafkaConnection wraps it so that its default deps need the settings only. */
+const connection = lazy(async (settings: KafkaSettings, deps: MskDeps): Promise<KafkaConnection> => {
+  if (settings.MSK_CLUSTER_ARN === undefined) return { brokers: [...(settings.KAFKA_BROKERS ?? [])] };
+  return {
+    brokers: await mskBootstrapBrokers(deps.client(), settings.MSK_CLUSTER_ARN),
+    ssl: true,
+    sasl: mskIamSasl(settings.AWS_REGION, deps.sign),
+  };
+});
 
 /**
  * Where and how to connect, resolved once per container: the configured brokers as they are, or the
@@ -88,18 +92,7 @@ export function kafkaConnection(
   settings: KafkaSettings,
   deps: MskDeps = { client: () => mskClient(settings), sign: generateAuthToken },
 ): Promise<KafkaConnection> {
-  connection ??= (async (): Promise<KafkaConnection> => {
-    if (settings.MSK_CLUSTER_ARN === undefined) return { brokers: [...(settings.KAFKA_BROKERS ?? [])] };
-    return {
-      brokers: await mskBootstrapBrokers(deps.client(), settings.MSK_CLUSTER_ARN),
-      ssl: true,
-      sasl: mskIamSasl(settings.AWS_REGION, deps.sign),
-    };
-  })();
-  connection.catch(() => {
-    connection = undefined;
-  });
-  return connection;
+  return connection(settings, deps);
 }
 
 /** kafkajs's own log lines, through the function's structured logger (warnings and errors only). */
@@ -112,50 +105,43 @@ const toLogger =
     else if (level === logLevel.WARN) logger.warn(`kafkajs: ${message}`, fields);
   };
 
-let producer: Promise<Producer> | undefined;
-
 /**
  * The idempotent producer: created and connected on first use, then kept for the life of the
  * container (a connection per invocation would pay the metadata and InitProducerId round trips every
  * time). Idempotence makes the broker drop the duplicates of its own retries; acks=all is implied.
  * Topics are never auto-created: a missing topic is a deployment error, not one partition by surprise.
  */
-export function kafkaProducer(settings: KafkaSettings): Promise<Producer> {
-  producer ??= (async () => {
-    const kafka = new Kafka({
-      clientId: 'user-pipeline-publish',
-      ...(await kafkaConnection(settings)),
-      logLevel: logLevel.WARN,
-      logCreator: toLogger,
-      connectionTimeout: 3000,
-      retry: { retries: 5 },
-    });
-    const created = kafka.producer({
-      idempotent: true,
-      allowAutoTopicCreation: false,
-      maxInFlightRequests: 1,
-    });
-    try {
-      await created.connect();
-    } catch (error) {
-      throw new TransientError('Kafka is unavailable', { cause: error });
-    }
-    return created;
-  })();
-  producer.catch(() => {
-    producer = undefined;
+export const kafkaProducer = lazy(async (settings: KafkaSettings): Promise<Producer> => {
+  const kafka = new Kafka({
+    clientId: 'user-pipeline-publish',
+    ...(await kafkaConnection(settings)),
+    logLevel: logLevel.WARN,
+    logCreator: toLogger,
+    connectionTimeout: 3000,
+    retry: { retries: 5 },
   });
-  return producer;
-}
+  const created = kafka.producer({
+    idempotent: true,
+    allowAutoTopicCreation: false,
+    maxInFlightRequests: 1,
+  });
+  try {
+    await created.connect();
+  } catch (error) {
+    throw new TransientError('Kafka is unavailable', { cause: error });
+  }
+  return created;
+});
 
 /**
  * Drops the producer after a failed send: the idempotent producer's sequence numbers may no longer
  * match what the broker wrote, so the next call starts with a new producer id.
  */
 export async function discardKafkaProducer(): Promise<void> {
-  const current = producer;
-  producer = undefined;
-  await current?.then((p) => p.disconnect()).catch(() => undefined);
+  await kafkaProducer
+    .reset()
+    ?.then((p) => p.disconnect())
+    .catch(() => undefined);
 }
 
 /** The producer's compression codec for a setting (kafkajs ships GZIP; none is the other choice). */

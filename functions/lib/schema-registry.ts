@@ -1,5 +1,6 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { ConfigError, TransientError } from './errors.js';
+import { lazy } from './once.js';
 
 /** The HTTP status of a registry error (the client's errors carry it as `status`), if any. */
 export function statusOf(error: unknown): number | undefined {
@@ -7,16 +8,14 @@ export function statusOf(error: unknown): number | undefined {
   return typeof status === 'number' ? status : undefined;
 }
 
-let registry: SchemaRegistry | undefined;
-
 /**
  * The schema registry client (Confluent API: Apicurio's ccompat path offline). Created once per
  * container; it caches schemas by id, so each id costs one request per container.
  */
-export function schemaRegistry(settings: { readonly SCHEMA_REGISTRY_URL: string }): SchemaRegistry {
-  registry ??= new SchemaRegistry({ host: settings.SCHEMA_REGISTRY_URL, retry: { retries: 2 } });
-  return registry;
-}
+export const schemaRegistry = lazy(
+  (settings: { readonly SCHEMA_REGISTRY_URL: string }) =>
+    new SchemaRegistry({ host: settings.SCHEMA_REGISTRY_URL, retry: { retries: 2 } }),
+);
 
 /** The Confluent wire format's header: magic byte 0, then the schema id as a big-endian int32. */
 export function withWireHeader(schemaId: number, avro: Buffer): Buffer {

@@ -2,8 +2,10 @@ import { loadSettings, PublishSettings } from '../lib/config.js';
 import { dbPool } from '../lib/db.js';
 import { httpHandler } from '../lib/http.js';
 import { compressionOf, discardKafkaProducer, kafkaProducer } from '../lib/kafka.js';
+import { lazy } from '../lib/once.js';
 import { latestEncoder, schemaRegistry } from '../lib/schema-registry.js';
 import { relayOutbox, PublishRequest, type OutboxRelayDeps } from './outbox-relay.js';
+import { outboxStore } from './outbox-store.js';
 
 /**
  * POST /publish {maxEvents?, drain?}: the composition root. Settings at cold start; the database
@@ -11,27 +13,19 @@ import { relayOutbox, PublishRequest, type OutboxRelayDeps } from './outbox-rela
  */
 const settings = loadSettings(PublishSettings);
 const compression = compressionOf(settings.KAFKA_COMPRESSION);
-let encoder: ReturnType<typeof latestEncoder> | undefined;
 
 /** The encoder, looked up on first use and kept; a failed lookup is not kept, so the next call retries. */
-const encoderOnce = (): ReturnType<typeof latestEncoder> => {
-  if (encoder === undefined) {
-    encoder = latestEncoder(schemaRegistry(settings), settings.USERS_SUBJECT);
-    encoder.catch(() => {
-      encoder = undefined;
-    });
-  }
-  return encoder;
-};
+const encoder = lazy(() => latestEncoder(schemaRegistry(settings), settings.USERS_SUBJECT));
 
+/** The publish function: one relay call per request, with the clients this container keeps. */
 export const handler = httpHandler(PublishRequest, async (request, context) => {
   const [pool, producer, { encode }] = await Promise.all([
     dbPool(settings),
     kafkaProducer(settings),
-    encoderOnce(),
+    encoder(),
   ]);
   const deps: OutboxRelayDeps = {
-    connect: () => pool.connect(),
+    outbox: outboxStore(pool),
     encode,
     send: async (messages) => {
       try {

@@ -1,22 +1,27 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { z } from 'zod';
 import { TransientError } from '../lib/errors.js';
-import type { KafkaRecord } from './kafka-event.js';
+import { KafkaRecord } from './kafka-event.js';
 
-/** A poison record as the dead-letter queue holds it: where it was, why it failed, its original bytes. */
-export interface DeadLetter {
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: number;
-  readonly timestamp: number;
-  readonly reason: string;
+/**
+ * A poison record as the dead-letter queue holds it: where it was, why it failed, its original
+ * bytes. The sink writes it; `npm run dlq` parses it back with this same schema.
+ */
+export const DeadLetter = z.object({
+  topic: z.string(),
+  partition: z.number().int(),
+  offset: z.number().int(),
+  timestamp: z.number(),
+  reason: z.string(),
   /** The record's key and value as delivered (base64), so a fixed sink can replay them unchanged. */
-  readonly key: string | null;
-  readonly value: string | null;
-  readonly headers: KafkaRecord['headers'];
-  readonly failedAt: string;
+  key: z.string().nullable(),
+  value: z.string().nullable(),
+  headers: KafkaRecord.shape.headers,
+  failedAt: z.string(),
   /** Set when the value alone would overflow an SQS message (256 KiB); its size is kept instead. */
-  readonly valueOmittedBytes?: number;
-}
+  valueOmittedBytes: z.number().int().optional(),
+});
+export type DeadLetter = z.infer<typeof DeadLetter>;
 
 /** SQS's message size limit, less room for the JSON around the record. */
 const MAX_BODY_BYTES = 240 * 1024;

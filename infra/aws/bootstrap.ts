@@ -18,10 +18,7 @@ import { migratePostgres } from '../pipeline/postgres-migrations.js';
 import { pipelineResources } from '../pipeline/resources.js';
 import { registerUserEventSchema } from '../pipeline/schemas.js';
 import { ensureTopic } from '../pipeline/topics.js';
-
-const say = (line: string): void => {
-  process.stdout.write(`${line}\n`);
-};
+import { runMain, say } from '../../scripts/cli.js';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -95,12 +92,4 @@ async function main(): Promise<void> {
   say(`schema ${resources.usersSubject}: id ${schemaId}`);
 }
 
-main().then(
-  () => {
-    process.exit(0);
-  },
-  (error: unknown) => {
-    process.stderr.write(`aws:bootstrap: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runMain('aws:bootstrap', main);

@@ -11,10 +11,7 @@ import { downloadsDir, repoRoot } from '../stack/lib/paths.js';
 import { installPythonVenv } from '../stack/lib/toolchain.js';
 import { versions } from '../stack/versions.js';
 import { packagedTemplateName, slsPackage } from './sls-package.js';
-
-const say = (line: string): void => {
-  process.stdout.write(`${line}\n`);
-};
+import { runMain, say } from '../../scripts/cli.js';
 
 /** The CloudFormation templates kept under `dir`, found by their format version, not by their name. */
 function cloudFormationTemplates(dir: string): string[] {
@@ -58,12 +55,4 @@ async function main(): Promise<number> {
   return ours.status === 0 && packaged.status === 0 ? 0 : 1;
 }
 
-main().then(
-  (code) => {
-    process.exit(code);
-  },
-  (error: unknown) => {
-    process.stderr.write(`cfn-lint: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runMain('cfn-lint', main);

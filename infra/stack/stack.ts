@@ -278,9 +278,7 @@ export async function status(): Promise<ServiceStatus[]> {
 }
 
 /** Whether every named service (all by default) has its process running (health aside; a task has none). */
-export async function allRunning(
-  names: readonly string[] = services.map((s) => s.name),
-): Promise<boolean> {
+export async function allRunning(names: readonly string[] = services.map((s) => s.name)): Promise<boolean> {
   return (await status())
     .filter((s) => s.kind === 'process' && names.includes(s.name))
     .every((s) => s.pid !== undefined);

@@ -14,7 +14,7 @@ import { normalizeBatch } from '../../functions/persist/normalize.js';
 import { writeUsers } from '../../functions/persist/user-store.js';
 import { kafkaRecord, mskEvent, userEvent } from '../fixtures/kafka-events.js';
 import type { UserEvent } from '../../functions/lib/user-event.js';
-import { eventOf, USER_EVENT_COLUMNS, type UserEventRow } from '../../functions/publish/outbox-relay.js';
+import { eventOf, USER_EVENT_COLUMNS, type UserEventRow } from '../../functions/publish/outbox-store.js';
 
 type Sink = (event: unknown, context: Context) => Promise<SinkBatchResult>;
 

@@ -22,12 +22,8 @@ import {
 } from '../../infra/stack/services/spark.js';
 import { latestEncoder, withWireHeader } from '../../functions/lib/schema-registry.js';
 import type { UserEvent } from '../../functions/lib/user-event.js';
-import {
-  eventOf,
-  messageOf,
-  USER_EVENT_COLUMNS,
-  type UserEventRow,
-} from '../../functions/publish/outbox-relay.js';
+import { messageOf } from '../../functions/publish/outbox-relay.js';
+import { eventOf, USER_EVENT_COLUMNS, type UserEventRow } from '../../functions/publish/outbox-store.js';
 import { cassandraClient, createTopic, kafkaClient, unique } from '../support/clients.js';
 import { pipelinePool } from '../support/pipeline-db.js';
 import { persistGeneratedUsers } from '../support/stream.js';

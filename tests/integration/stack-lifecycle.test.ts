@@ -63,12 +63,17 @@ describe('stack lifecycle', () => {
 
   it('status names what the local stage lacks, and up puts it back', async () => {
     const { sqs } = awsClients();
-    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: localResources.deadLetterQueue }));
+    const { QueueUrl } = await sqs.send(
+      new GetQueueUrlCommand({ QueueName: localResources.deadLetterQueue }),
+    );
     await sqs.send(new DeleteQueueCommand({ QueueUrl }));
     const shown = stackCli(['status']);
     expect(shown.status).toBe(3);
     expect(shown.stdout).toMatch(
-      new RegExp(`^bootstrap\\s+-\\s+NOT READY\\s+-\\s+missing: queue ${localResources.deadLetterQueue}$`, 'm'),
+      new RegExp(
+        `^bootstrap\\s+-\\s+NOT READY\\s+-\\s+missing: queue ${localResources.deadLetterQueue}$`,
+        'm',
+      ),
     );
     await up(['bootstrap']);
     await expect(

@@ -1,7 +1,7 @@
 import cassandraDriver from 'cassandra-driver';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { UserEvent } from '../../functions/lib/user-event.js';
-import { eventOf, USER_EVENT_COLUMNS, type UserEventRow } from '../../functions/publish/outbox-relay.js';
+import { eventOf, USER_EVENT_COLUMNS, type UserEventRow } from '../../functions/publish/outbox-store.js';
 import { writeUsers as sinkUsers } from '../../functions/sink/user-table.js';
 import { localResources } from '../../infra/stack/local-stage/resources.js';
 import { endpoints } from '../../infra/stack/endpoints.js';

@@ -6,7 +6,6 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import type { Kafka } from 'kafkajs';
 import pg from 'pg';
 import { localAwsConfig, localCassandra, localKafka } from '../../infra/stack/local-stage/clients.js';
 import { endpoints } from '../../infra/stack/endpoints.js';
@@ -34,28 +33,5 @@ export const awsClients = () => ({
 /** A name no earlier run used, so that tests never see each other's data. */
 export const unique = (prefix: string): string => `${prefix}_${Date.now().toString(36)}_${process.pid}`;
 
-/** Creates a topic and waits for its leaders. */
-export async function createTopic(kafka: Kafka, topic: string, numPartitions: number): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({ topics: [{ topic, numPartitions }], waitForLeaders: true });
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-/** Sends keyed records with an idempotent producer, acknowledged by all in-sync replicas. */
-export async function produce(
-  kafka: Kafka,
-  topic: string,
-  messages: { key: string; value: string }[],
-): Promise<void> {
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  try {
-    await producer.send({ topic, messages, acks: -1 });
-  } finally {
-    await producer.disconnect();
-  }
-}
+/** Topic creation and keyed, idempotent sends: the offline Kafka plugin's own test helpers. */
+export { createTopic, produce } from '../../plugins/serverless-offline-kafka/tests/integration/broker.ts';

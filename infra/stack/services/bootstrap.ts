@@ -168,7 +168,8 @@ async function missingResources(): Promise<string[]> {
       try {
         const result = await client.execute(`SELECT name FROM ${localResources.keyspace}.schema_migrations`);
         return (
-          result.rows.length >= (await migrationFiles(pipelineFiles.cassandraMigrations, /^\d{4}_[\w-]+\.cql$/))
+          result.rows.length >=
+          (await migrationFiles(pipelineFiles.cassandraMigrations, /^\d{4}_[\w-]+\.cql$/))
         );
       } finally {
         await client.shutdown();

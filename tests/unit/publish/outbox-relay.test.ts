@@ -6,66 +6,71 @@ import {
   PublishRequest,
   relayOutbox,
   type OutboxRelayDeps,
-  type RelayConnection,
 } from '../../../functions/publish/outbox-relay.js';
+import type {
+  OutboxConnection,
+  OutboxStore,
+  OutboxTransaction,
+} from '../../../functions/publish/outbox-store.js';
 import { userEvent } from '../../fixtures/kafka-events.js';
 
 /**
- * An outbox in memory behind the relay's SQL: a claim takes the lowest unpublished ids not claimed by
- * another open transaction (SKIP LOCKED), a mark publishes them at commit, a rollback frees them.
+ * An outbox in memory behind the store's port, with the semantics of its SQL: a claim takes the
+ * lowest unpublished ids not claimed by another open transaction (SKIP LOCKED), a mark publishes them
+ * at commit, a rollback frees them.
  */
 function memoryOutbox(size: number) {
   const published = new Set<number>();
   const locked = new Set<number>();
   const log: string[] = [];
   const rows = Array.from({ length: size }, (_, i) => i + 1);
-  const connect = (): Promise<RelayConnection> => {
-    let claimed: number[] = [];
-    let marked: number[] = [];
-    const connection = {
-      query: (text: string, values?: unknown[]) => {
-        const sql = text.trim();
-        if (sql === 'BEGIN') claimed = [];
-        else if (sql.startsWith('SELECT o.id')) {
-          const limit = Number(values?.[0]);
-          claimed = rows.filter((id) => !published.has(id) && !locked.has(id)).slice(0, limit);
-          for (const id of claimed) locked.add(id);
-          log.push(`claim ${claimed.length}`);
-          const result = claimed.map((id) => ({
-            id: String(id),
-            ...userEvent({ user_key: `00000000-0000-5000-8000-${String(id).padStart(12, '0')}` }),
-            updated_at: '1763800000000',
-            date_of_birth: '320000000000',
-            registered_at: '1262300000000',
-          }));
-          return Promise.resolve({ rows: result });
-        } else if (sql.startsWith('UPDATE outbox')) {
-          marked = (values?.[0] as string[]).map(Number);
+  const connection: OutboxConnection = {
+    transaction: async <T>(work: (outbox: OutboxTransaction) => Promise<T>): Promise<T> => {
+      const claimed: number[] = [];
+      let marked: number[] = [];
+      const outbox: OutboxTransaction = {
+        claim: (limit) => {
+          const ids = rows.filter((id) => !published.has(id) && !locked.has(id)).slice(0, limit);
+          for (const id of ids) locked.add(id);
+          claimed.push(...ids);
+          log.push(`claim ${ids.length}`);
+          return Promise.resolve(
+            ids.map((id) => ({
+              id: String(id),
+              event: userEvent({ user_key: `00000000-0000-5000-8000-${String(id).padStart(12, '0')}` }),
+            })),
+          );
+        },
+        markPublished: (ids) => {
+          marked = ids.map(Number);
           log.push(`mark ${marked.length}`);
-        } else if (sql === 'COMMIT') {
-          for (const id of marked) published.add(id);
-          for (const id of claimed) locked.delete(id);
-          marked = [];
-        } else if (sql === 'ROLLBACK') {
-          for (const id of claimed) locked.delete(id);
-          log.push('rollback');
-          marked = [];
-        } else if (sql.startsWith('SELECT count')) {
-          return Promise.resolve({ rows: [{ remaining: size - published.size }] });
-        }
-        return Promise.resolve({ rows: [] });
-      },
-      release: () => undefined,
-    };
-    return Promise.resolve(connection as RelayConnection);
+          return Promise.resolve();
+        },
+      };
+      try {
+        const result = await work(outbox);
+        for (const id of marked) published.add(id);
+        return result;
+      } catch (error) {
+        log.push('rollback');
+        throw error;
+      } finally {
+        for (const id of claimed) locked.delete(id);
+      }
+    },
+    release: () => undefined,
   };
-  return { connect, published, log };
+  const store: OutboxStore = {
+    connect: () => Promise.resolve(connection),
+    countRemaining: () => Promise.resolve(size - published.size),
+  };
+  return { store, published, log };
 }
 
 const deps = (outbox: ReturnType<typeof memoryOutbox>, overrides: Partial<OutboxRelayDeps> = {}) => {
   const sent: Message[] = [];
   const relayDeps: OutboxRelayDeps = {
-    connect: outbox.connect,
+    outbox: outbox.store,
     encode: (event: UserEvent) => Buffer.from(event.user_key),
     send: (messages) => {
       outbox.log.push(`send ${messages.length}`);

@@ -6,7 +6,10 @@ import { deadLetterOf, sqsBatches, type DeadLetter } from '../../../functions/si
 import { KafkaEvent, recordsOf } from '../../../functions/sink/kafka-event.js';
 import { sinkBatch, type SinkBatchDeps } from '../../../functions/sink/sink-batch.js';
 import { newestPerUser, upsertParams, UPSERT_USER } from '../../../functions/sink/user-table.js';
-import { awsMskSample, awsSelfManagedSample } from '../../fixtures/aws-kafka-events.ts';
+import {
+  awsMskSample,
+  awsSelfManagedSample,
+} from '../../../plugins/serverless-offline-kafka/tests/fixtures/aws-kafka-events.ts';
 import {
   kafkaRecord,
   mskEvent,

@@ -1,18 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { SizedRecord } from '../../../../plugins/serverless-offline-kafka/batcher.ts';
-import {
-  backoffMs,
-  Delivery,
-  DeliveryAbandoned,
-} from '../../../../plugins/serverless-offline-kafka/delivery.ts';
-import type { DeliveryMapping } from '../../../../plugins/serverless-offline-kafka/delivery.ts';
-import { jsonBytes } from '../../../../plugins/serverless-offline-kafka/event-builder.ts';
-import type {
-  LambdaKafkaEvent,
-  LambdaKafkaRecord,
-} from '../../../../plugins/serverless-offline-kafka/event-builder.ts';
-import type { InvokeOutcome } from '../../../../plugins/serverless-offline-kafka/invoker.ts';
-import type { KafkaFailureRecord } from '../../../../plugins/serverless-offline-kafka/on-failure.ts';
+import type { SizedRecord } from '../../batcher.ts';
+import { backoffMs, Delivery, DeliveryAbandoned } from '../../delivery.ts';
+import type { DeliveryMapping } from '../../delivery.ts';
+import { jsonBytes } from '../../event-builder.ts';
+import type { LambdaKafkaEvent, LambdaKafkaRecord } from '../../event-builder.ts';
+import type { InvokeOutcome } from '../../invoker.ts';
+import type { KafkaFailureRecord } from '../../on-failure.ts';
 
 const DLQ = 'arn:aws:sqs:us-east-1:000000000000:dlq';
 

@@ -10,20 +10,18 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Kafka } from 'kafkajs';
-import { endpoints } from '../../../../infra/stack/endpoints.js';
-import { resolveConfig } from '../../../../plugins/serverless-offline-kafka/config.ts';
-import type { MappingDefinition } from '../../../../plugins/serverless-offline-kafka/config.ts';
-import type {
-  LambdaKafkaEvent,
-  LambdaKafkaRecord,
-} from '../../../../plugins/serverless-offline-kafka/event-builder.ts';
-import { createLambdaInvoker } from '../../../../plugins/serverless-offline-kafka/invoker.ts';
-import { createSqsDestination } from '../../../../plugins/serverless-offline-kafka/on-failure.ts';
-import type { KafkaFailureRecord } from '../../../../plugins/serverless-offline-kafka/on-failure.ts';
-import { KafkaPoller } from '../../../../plugins/serverless-offline-kafka/poller.ts';
-import type { PollerLog } from '../../../../plugins/serverless-offline-kafka/poller.ts';
-import { unique } from '../../../support/clients.js';
+import { resolveConfig } from '../../config.ts';
+import type { MappingDefinition } from '../../config.ts';
+import type { LambdaKafkaEvent, LambdaKafkaRecord } from '../../event-builder.ts';
+import { createLambdaInvoker } from '../../invoker.ts';
+import { createSqsDestination } from '../../on-failure.ts';
+import type { KafkaFailureRecord } from '../../on-failure.ts';
+import { KafkaPoller } from '../../poller.ts';
+import type { PollerLog } from '../../poller.ts';
+import { brokers, sqsEndpoint, unique } from './broker.ts';
 import type { FakeLambda } from './fake-lambda.ts';
+
+const region = 'us-east-1';
 
 let counter = 0;
 /** A name no other test or run uses (unique() alone repeats within one millisecond). */
@@ -61,7 +59,7 @@ export function kafkaMapping(options: {
 }): MappingDefinition {
   const { mappings } = resolveConfig({
     serviceName: 'plugin-test',
-    providerRegion: endpoints.aws.region,
+    providerRegion: region,
     custom: {
       'serverless-offline-kafka': {
         retryBackoff: { initialMs: 50, maxMs: 200 },
@@ -76,7 +74,7 @@ export function kafkaMapping(options: {
           {
             kafka: {
               topic: options.topic,
-              bootstrapServers: [...endpoints.kafka.brokers],
+              bootstrapServers: brokers,
               accessConfigurations: {
                 saslScram512Auth: ['arn:aws:secretsmanager:us-east-1:000000000000:secret:x'],
               },
@@ -95,12 +93,12 @@ export function kafkaMapping(options: {
   return mapping;
 }
 
-const credentials = endpoints.aws.credentials;
+const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 
 /** A poller for `mapping`, invoking the fake Lambda and sending failures to LocalStack's SQS. */
 export function poller(mapping: MappingDefinition, fake: FakeLambda, log: TestLog): KafkaPoller {
-  const invoker = createLambdaInvoker({ endpoint: fake.endpoint, region: endpoints.aws.region, credentials });
-  const destination = createSqsDestination({ endpoint: endpoints.aws.endpoint, credentials });
+  const invoker = createLambdaInvoker({ endpoint: fake.endpoint, region, credentials });
+  const destination = createSqsDestination({ endpoint: sqsEndpoint, credentials });
   return new KafkaPoller({
     mapping,
     invoke: invoker.forFunction(mapping.functionName),

@@ -2,12 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Kafka } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type {
-  LambdaKafkaEvent,
-  LambdaKafkaRecord,
-} from '../../../../plugins/serverless-offline-kafka/event-builder.ts';
-import type { KafkaPoller } from '../../../../plugins/serverless-offline-kafka/poller.ts';
-import { awsClients, createTopic, kafkaClient, produce } from '../../../support/clients.js';
+import type { LambdaKafkaEvent, LambdaKafkaRecord } from '../../event-builder.ts';
+import type { KafkaPoller } from '../../poller.ts';
+import { createTopic, kafkaClient, produce, sqsClient } from './broker.ts';
 import { startFakeLambda } from './fake-lambda.ts';
 import type { FakeLambda } from './fake-lambda.ts';
 import {
@@ -37,7 +34,7 @@ describe('serverless-offline-kafka poller', () => {
   beforeAll(async () => {
     kafka = kafkaClient('offline-kafka-test');
     fake = await startFakeLambda();
-    sqs = awsClients().sqs;
+    sqs = sqsClient();
   });
 
   afterEach(async (context) => {

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import ServerlessOfflineKafka from '../../../../plugins/serverless-offline-kafka/index.ts';
-import type { ServerlessLike } from '../../../../plugins/serverless-offline-kafka/index.ts';
-import { createTopic, kafkaClient, produce } from '../../../support/clients.js';
+import ServerlessOfflineKafka from '../../index.ts';
+import type { ServerlessLike } from '../../index.ts';
+import { createTopic, kafkaClient, produce } from './broker.ts';
 import { startFakeLambda } from './fake-lambda.ts';
 import type { FakeLambda } from './fake-lambda.ts';
 import { fresh, recordsOf, testLog, valueOf, waitFor } from './support.ts';

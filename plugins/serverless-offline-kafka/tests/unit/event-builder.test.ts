@@ -7,9 +7,9 @@ import {
   jsonBytes,
   toLambdaHeaders,
   toLambdaRecord,
-} from '../../../../plugins/serverless-offline-kafka/event-builder.ts';
-import type { LambdaKafkaRecord } from '../../../../plugins/serverless-offline-kafka/event-builder.ts';
-import { awsMskSample, awsSelfManagedSample } from '../../../fixtures/aws-kafka-events.ts';
+} from '../../event-builder.ts';
+import type { LambdaKafkaRecord } from '../../event-builder.ts';
+import { awsMskSample, awsSelfManagedSample } from '../fixtures/aws-kafka-events.ts';
 
 /** A message as kafkajs hands it to eachBatch, with the batch context its types leave out. */
 function kafkaMessage(fields: {

@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Batcher } from '../../../../plugins/serverless-offline-kafka/batcher.ts';
-import type { SizedRecord } from '../../../../plugins/serverless-offline-kafka/batcher.ts';
-import {
-  buildEvent,
-  eventSizes,
-  jsonBytes,
-  MAX_PAYLOAD_BYTES,
-} from '../../../../plugins/serverless-offline-kafka/event-builder.ts';
-import type {
-  EventSourceInfo,
-  LambdaKafkaRecord,
-} from '../../../../plugins/serverless-offline-kafka/event-builder.ts';
+import { Batcher } from '../../batcher.ts';
+import type { SizedRecord } from '../../batcher.ts';
+import { buildEvent, eventSizes, jsonBytes, MAX_PAYLOAD_BYTES } from '../../event-builder.ts';
+import type { EventSourceInfo, LambdaKafkaRecord } from '../../event-builder.ts';
 
 const source: EventSourceInfo = {
   kind: 'msk',

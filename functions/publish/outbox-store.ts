@@ -1,0 +1,176 @@
+import { TransientError } from '../lib/errors.js';
+import type { UserEvent } from '../lib/user-event.js';
+
+/** The part of a pooled PostgreSQL connection the store uses (pg's PoolClient is one). */
+export interface OutboxClient {
+  query(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
+  release(error?: Error): void;
+}
+
+/** Where the store takes its connections from (pg's Pool is one). */
+export interface OutboxPool {
+  connect(): Promise<OutboxClient>;
+}
+
+/** A claimed outbox row: its id (a bigint, which pg returns as a string) and the event it announces. */
+export interface ClaimedEvent {
+  readonly id: string;
+  readonly event: UserEvent;
+}
+
+/** What one relay transaction can do with the outbox. */
+export interface OutboxTransaction {
+  /**
+   * Claims up to `limit` unpublished rows, oldest first, locked until the transaction ends; rows that
+   * another open transaction holds are skipped, so concurrent claims take disjoint rows.
+   */
+  claim(limit: number): Promise<ClaimedEvent[]>;
+  /** Marks rows published: it takes effect, and frees them from re-sending, when the transaction commits. */
+  markPublished(ids: readonly string[]): Promise<void>;
+}
+
+/** One pooled connection, held by one relay worker for the whole call. */
+export interface OutboxConnection {
+  /**
+   * Runs `work` in one transaction: committed when it resolves, rolled back when it throws (the error
+   * is thrown on), so a claim that was not marked leaves its rows unpublished and unlocked.
+   */
+  transaction<T>(work: (outbox: OutboxTransaction) => Promise<T>): Promise<T>;
+  /** Gives the connection back; with an error, the pool drops it instead of reusing it. */
+  release(error?: Error): void;
+}
+
+/** The outbox as the relay uses it: a connection per worker, and what is left at the end. */
+export interface OutboxStore {
+  /** A connection of its own (each claim is a transaction on it); unavailable is a TransientError. */
+  connect(): Promise<OutboxConnection>;
+  /** Outbox rows still unpublished, others' claims included. */
+  countRemaining(): Promise<number>;
+}
+
+/** A user event row as pg returns USER_EVENT_COLUMNS: the epoch milliseconds arrive as strings. */
+export interface UserEventRow extends Omit<UserEvent, 'updated_at' | 'date_of_birth' | 'registered_at'> {
+  readonly updated_at: string;
+  readonly date_of_birth: string;
+  readonly registered_at: string;
+}
+
+/** A claimed row: the event's columns and the outbox row's id (a bigint, so a string too). */
+interface ClaimedRow extends UserEventRow {
+  readonly id: string;
+}
+
+/**
+ * The columns of a user event, selected from `outbox o JOIN users u`: timestamps as epoch
+ * milliseconds (bigint, so pg returns them as strings: see `eventOf`), truncated as pg's own date
+ * parsing and every minute window downstream truncate (rounding put a time in a minute's last half
+ * millisecond into the next minute for Spark), coordinates as doubles.
+ */
+export const USER_EVENT_COLUMNS = `o.event_id, o.event_type, u.user_key, u.version,
+  floor(extract(epoch FROM u.updated_at) * 1000)::bigint AS updated_at,
+  u.gender, u.title, u.first_name, u.last_name, u.username, u.login_uuid, u.email, u.phone, u.cell,
+  floor(extract(epoch FROM u.date_of_birth) * 1000)::bigint AS date_of_birth,
+  floor(extract(epoch FROM u.registered_at) * 1000)::bigint AS registered_at,
+  u.street_number, u.street_name, u.city, u.state, u.country, u.postcode,
+  u.latitude::float8 AS latitude, u.longitude::float8 AS longitude,
+  u.timezone_offset, u.timezone_description, u.national_id_name, u.national_id_value,
+  u.picture_large, u.picture_medium, u.picture_thumbnail, u.nat`;
+
+/**
+ * Claims unpublished outbox rows with the users they announce. SKIP LOCKED lets concurrent callers
+ * take disjoint rows; the event carries the user's current content and version, so an older outbox
+ * row re-sent late announces the newest state, never an old one.
+ */
+const CLAIM = `
+  SELECT o.id, ${USER_EVENT_COLUMNS}
+    FROM outbox o JOIN users u ON u.user_key = o.user_key
+   WHERE o.published_at IS NULL
+   ORDER BY o.id
+   LIMIT $1
+     FOR UPDATE OF o SKIP LOCKED`;
+
+const MARK = 'UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])';
+
+const REMAINING = 'SELECT count(*)::int AS remaining FROM outbox WHERE published_at IS NULL';
+
+/** A row of USER_EVENT_COLUMNS as the event the Avro schema describes. */
+export function eventOf(row: UserEventRow & { id?: string }): UserEvent {
+  const { id, ...event } = row;
+  return {
+    ...event,
+    updated_at: Number(row.updated_at),
+    date_of_birth: Number(row.date_of_birth),
+    registered_at: Number(row.registered_at),
+  };
+}
+
+/**
+ * The outbox in PostgreSQL: every statement the relay runs. Each call of `connect` takes a pooled
+ * connection of its own, since a claim's locks live in its connection's transaction.
+ */
+export function outboxStore(pool: OutboxPool): OutboxStore {
+  return {
+    connect: async () => connectionOf(await connectOrFail(pool)),
+    countRemaining: async () => {
+      const client = await connectOrFail(pool);
+      try {
+        const { rows } = await run(client, REMAINING);
+        return Number(rows[0]?.['remaining'] ?? 0);
+      } finally {
+        client.release();
+      }
+    },
+  };
+}
+
+function connectionOf(client: OutboxClient): OutboxConnection {
+  const outbox: OutboxTransaction = {
+    claim: async (limit) => {
+      // The claim's columns are the ClaimedRow's, by construction of CLAIM.
+      const rows = (await run(client, CLAIM, [limit])).rows as unknown as ClaimedRow[];
+      return rows.map((row) => ({ id: row.id, event: eventOf(row) }));
+    },
+    markPublished: async (ids) => {
+      await run(client, MARK, [ids]);
+    },
+  };
+  return {
+    transaction: async <T>(work: (tx: OutboxTransaction) => Promise<T>): Promise<T> => {
+      await run(client, 'BEGIN');
+      try {
+        const result = await work(outbox);
+        await run(client, 'COMMIT');
+        return result;
+      } catch (error) {
+        // The error that got here is the one to report; a failed rollback adds nothing to it (the
+        // broken connection is released with that error and dropped, which ends the transaction).
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    },
+    release: (error) => {
+      client.release(error);
+    },
+  };
+}
+
+async function connectOrFail(pool: OutboxPool): Promise<OutboxClient> {
+  try {
+    return await pool.connect();
+  } catch (error) {
+    throw new TransientError('the database is unavailable', { cause: error });
+  }
+}
+
+/** A statement whose failure (connection lost, serialization, timeout) may pass on the next call. */
+async function run(
+  client: OutboxClient,
+  text: string,
+  values?: unknown[],
+): Promise<{ rows: Record<string, unknown>[] }> {
+  try {
+    return await client.query(text, values);
+  } catch (error) {
+    throw new TransientError('the outbox could not be read or marked', { cause: error });
+  }
+}

@@ -3,6 +3,23 @@ import js from '@eslint/js';
 import vitest from '@vitest/eslint-plugin';
 import tseslint from 'typescript-eslint';
 
+const importConventions = [
+  {
+    regex: '^(\\.{1,2}/|#).*\\.js$',
+    message: "Import a TypeScript file by its own name: './x.ts', not './x.js'.",
+  },
+  {
+    regex: '^(\\.\\./){2,}',
+    message:
+      'Reach another folder through a subpath import (#lib, #functions, #infra, #plugin, #scripts, #tests), not ../../.',
+  },
+  {
+    regex: '^\\.\\./(functions|infra|plugins|scripts|tests)/',
+    message:
+      'Reach another top-level folder through a subpath import (#lib, #functions, #infra, #plugin, #scripts, #tests).',
+  },
+];
+
 export default tseslint.config(
   { ignores: ['.local/**', '.serverless/**', '.esbuild/**', 'node_modules/**', 'coverage/**'] },
   js.configs.recommended,
@@ -27,7 +44,29 @@ export default tseslint.config(
     },
   },
   {
-    files: ['tests/**/*.ts'],
+    // One import convention: files by their own name (.ts: the plugin runs on Node's type stripping,
+    // which resolves no other), and subpath imports (package.json "imports") across folders.
+    files: ['**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: importConventions }],
+    },
+  },
+  {
+    files: ['functions/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...importConventions,
+            { regex: '^\\.\\./lib/', message: "A function reaches its shared code as '#lib/…'." },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['tests/**/*.ts', 'plugins/*/tests/**/*.ts'],
     plugins: { vitest },
     rules: {
       ...vitest.configs.recommended.rules,

@@ -7,10 +7,10 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { repoRoot } from '../infra/stack/lib/paths.js';
-import { run } from '../infra/stack/lib/process.js';
-import { ensureUv } from '../infra/stack/lib/toolchain.js';
-import { runMain, say } from './cli.js';
+import { repoRoot } from '#infra/stack/lib/paths.ts';
+import { run } from '#infra/stack/lib/process.ts';
+import { ensureUv } from '#infra/stack/lib/toolchain.ts';
+import { runMain, say } from './cli.ts';
 
 async function main(): Promise<void> {
   const uv = await ensureUv(say);

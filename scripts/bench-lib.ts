@@ -1,8 +1,8 @@
 /** Helpers shared by the benchmarks: figures go to stdout and to a JSON file under .local/bench. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { stackHome } from '../infra/stack/lib/paths.js';
-import { say } from './cli.js';
+import { stackHome } from '#infra/stack/lib/paths.ts';
+import { say } from './cli.ts';
 
 /** The median: the figure quoted from several runs on a noisy machine. */
 export const median = (values: readonly number[]): number => {

@@ -3,10 +3,10 @@
  * provisioned machine, a few times, and measures each service's memory once healthy and idle.
  * Prints the figures and writes them to .local/bench/stack.json. Leaves the stack as it found it.
  */
-import { sleep } from '../infra/stack/lib/process.js';
-import { allRunning, down, status, up } from '../infra/stack/stack.js';
-import { median, writeResults } from './bench-lib.js';
-import { runMain, say } from './cli.js';
+import { sleep } from '#infra/stack/lib/process.ts';
+import { allRunning, down, status, up } from '#infra/stack/stack.ts';
+import { median, writeResults } from './bench-lib.ts';
+import { runMain, say } from './cli.ts';
 
 const runs = Number(process.argv[2] ?? '3');
 const mb = (bytes: number): number => Math.round(bytes / 1024 / 1024);

@@ -12,25 +12,25 @@ import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { RawBatch } from '../functions/lib/batch.js';
-import { s3RawStore } from '../functions/lib/raw-store.js';
-import { localAwsConfig, localCassandra } from '../infra/stack/local-stage/clients.js';
+import { RawBatch } from '#lib/batch.ts';
+import { s3RawStore } from '#lib/raw-store.ts';
+import { localAwsConfig, localCassandra } from '#infra/stack/local-stage/clients.ts';
 import {
   localApiKey,
   localDatabaseUrl,
   localQueueUrl,
   localResources,
-} from '../infra/stack/local-stage/resources.js';
-import { endpoints } from '../infra/stack/endpoints.js';
-import { treeMemoryBytes } from '../infra/stack/lib/process.js';
-import { OFFLINE_FUNCTIONS_URL } from '../infra/stack/services/airflow.js';
-import { sparkEndpoints } from '../infra/stack/services/spark.js';
-import { down, status, up } from '../infra/stack/stack.js';
-import { airflowClient, FetchedBatch, type TaskInstance } from './airflow-client.js';
-import { pipelineClient } from './http-client.js';
-import { startOffline, type Offline } from './offline.js';
-import { aggregatedUsersOfBatch } from './pipeline-stores.js';
-import { runMain, say } from './cli.js';
+} from '#infra/stack/local-stage/resources.ts';
+import { endpoints } from '#infra/stack/endpoints.ts';
+import { treeMemoryBytes } from '#infra/stack/lib/process.ts';
+import { OFFLINE_FUNCTIONS_URL } from '#infra/stack/services/airflow.ts';
+import { sparkEndpoints } from '#infra/stack/services/spark.ts';
+import { down, status, up } from '#infra/stack/stack.ts';
+import { airflowClient, FetchedBatch, type TaskInstance } from './airflow-client.ts';
+import { pipelineClient } from './http-client.ts';
+import { startOffline, type Offline } from './offline.ts';
+import { aggregatedUsersOfBatch } from './pipeline-stores.ts';
+import { runMain, say } from './cli.ts';
 
 const DAG_ID = 'users_pipeline';
 const STAGES = ['fetch', 'persist', 'publish', 'verify'] as const;

@@ -16,12 +16,12 @@ import {
   type Message as SqsMessage,
 } from '@aws-sdk/client-sqs';
 import { Kafka, logLevel, type IHeaders, type Message } from 'kafkajs';
-import { DeadLetter } from '../functions/sink/dead-letter.js';
-import { localQueueUrl } from '../infra/stack/local-stage/resources.js';
-import { localAwsConfig } from '../infra/stack/local-stage/clients.js';
-import { localResources } from '../infra/stack/local-stage/resources.js';
-import { endpoints } from '../infra/stack/endpoints.js';
-import { runMain } from './cli.js';
+import { DeadLetter } from '#functions/sink/dead-letter.ts';
+import { localQueueUrl } from '#infra/stack/local-stage/resources.ts';
+import { localAwsConfig } from '#infra/stack/local-stage/clients.ts';
+import { localResources } from '#infra/stack/local-stage/resources.ts';
+import { endpoints } from '#infra/stack/endpoints.ts';
+import { runMain } from './cli.ts';
 
 interface Received {
   readonly message: SqsMessage;

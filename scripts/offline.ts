@@ -4,11 +4,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { localApiKey } from '../infra/stack/local-stage/resources.js';
-import { localLambdaRuntimeEnvironment } from '../infra/stack/local-stage/function-env.js';
-import { repoRoot } from '../infra/stack/lib/paths.js';
-import { stopProcess } from '../infra/stack/lib/process.js';
-import { waitUntil } from '../infra/stack/lib/wait.js';
+import { localApiKey } from '#infra/stack/local-stage/resources.ts';
+import { localLambdaRuntimeEnvironment } from '#infra/stack/local-stage/function-env.ts';
+import { repoRoot } from '#infra/stack/lib/paths.ts';
+import { stopProcess } from '#infra/stack/lib/process.ts';
+import { waitUntil } from '#infra/stack/lib/wait.ts';
 
 /** The environment `sls offline` needs for the local stage (no secret: emulator credentials). */
 export async function offlineEnvironment(): Promise<NodeJS.ProcessEnv> {

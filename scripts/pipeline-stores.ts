@@ -1,8 +1,8 @@
 /** Reads of the pipeline's stores that the demo and the benchmark share. */
 import type cassandraDriver from 'cassandra-driver';
 import type pg from 'pg';
-import { usersByKey } from '../functions/status/batch-store.js';
-import { localResources } from '../infra/stack/local-stage/resources.js';
+import { usersByKey } from '#functions/status/batch-store.ts';
+import { localResources } from '#infra/stack/local-stage/resources.ts';
 
 /**
  * When the sink wrote each of `keys` that Cassandra holds (its `sunk_at`, epoch ms), read by key as

@@ -9,13 +9,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { stackHome } from '../infra/stack/lib/paths.js';
-import { onPath } from '../infra/stack/lib/toolchain.js';
-import { airflowBin, provisionAirflowVenv } from '../infra/stack/services/airflow.js';
-import { pipelineServiceNames } from '../infra/stack/services/index.js';
-import { provisionSpark, sparkBin } from '../infra/stack/services/spark.js';
-import { allRunning, down, up } from '../infra/stack/stack.js';
-import { runMain, say } from './cli.js';
+import { stackHome } from '#infra/stack/lib/paths.ts';
+import { onPath } from '#infra/stack/lib/toolchain.ts';
+import { airflowBin, provisionAirflowVenv } from '#infra/stack/services/airflow.ts';
+import { pipelineServiceNames } from '#infra/stack/services/index.ts';
+import { provisionSpark, sparkBin } from '#infra/stack/services/spark.ts';
+import { allRunning, down, up } from '#infra/stack/stack.ts';
+import { runMain, say } from './cli.ts';
 
 const timings: string[] = [];
 

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
-import { RAW_BATCH_FORMAT, type RawBatch } from '../lib/batch.js';
-import { BadRequestError } from '../lib/errors.js';
-import { logger } from '../lib/logger.js';
-import type { RawStore } from '../lib/raw-store.js';
-import type { FetchRequest } from './request.js';
-import type { FetchPage } from './source.js';
+import { RAW_BATCH_FORMAT, type RawBatch } from '#lib/batch.ts';
+import { BadRequestError } from '#lib/errors.ts';
+import { logger } from '#lib/logger.ts';
+import type { RawStore } from '#lib/raw-store.ts';
+import type { FetchRequest } from './request.ts';
+import type { FetchPage } from './source.ts';
 
 /** What fetchBatch needs: narrow ports, so that tests pass real or fake ones. */
 export interface FetchBatchDeps {

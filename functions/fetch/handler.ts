@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { s3Client } from '../lib/aws.js';
-import { FetchSettings, loadSettings } from '../lib/config.js';
-import { httpHandler } from '../lib/http.js';
-import { s3RawStore } from '../lib/raw-store.js';
-import { fetchBatch, type FetchBatchDeps } from './fetch-batch.js';
-import { UserRateLimiter } from './rate-limit.js';
-import { FetchRequest } from './request.js';
-import { randomuserSource } from './source.js';
+import { s3Client } from '#lib/aws.ts';
+import { FetchSettings, loadSettings } from '#lib/config.ts';
+import { httpHandler } from '#lib/http.ts';
+import { s3RawStore } from '#lib/raw-store.ts';
+import { fetchBatch, type FetchBatchDeps } from './fetch-batch.ts';
+import { UserRateLimiter } from './rate-limit.ts';
+import { FetchRequest } from './request.ts';
+import { randomuserSource } from './source.ts';
 
 /**
  * POST /fetch {count, seed?, nat?}: the composition root. Settings, the S3 client and the rate

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NATIONALITIES } from '../lib/randomuser.js';
+import { NATIONALITIES } from '#lib/randomuser.ts';
 
 const known = new Set<string>(NATIONALITIES);
 

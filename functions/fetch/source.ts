@@ -1,8 +1,8 @@
 import pRetry, { AbortError } from 'p-retry';
-import type { FetchSettings } from '../lib/config.js';
-import { UpstreamError } from '../lib/errors.js';
-import { logger } from '../lib/logger.js';
-import { ApiResponse, ApiUser, withoutSecrets, type SafeUser } from '../lib/randomuser.js';
+import type { FetchSettings } from '#lib/config.ts';
+import { UpstreamError } from '#lib/errors.ts';
+import { logger } from '#lib/logger.ts';
+import { ApiResponse, ApiUser, withoutSecrets, type SafeUser } from '#lib/randomuser.ts';
 
 /** One API request: a page of `results` users for a seed and a set of nationalities. */
 export interface PageRequest {

@@ -1,7 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { logger } from '../lib/logger.js';
+import { logger } from '#lib/logger.ts';
 
 /** What GET /health answers: the service is up and which build answers. */
 export function healthReport(now: Date): { status: 'ok'; service: string; time: string } {

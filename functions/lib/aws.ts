@@ -1,7 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { lazy } from './once.js';
+import { lazy } from './once.ts';
 
 /** What the AWS clients need from a function's settings. */
 export interface AwsSettings {

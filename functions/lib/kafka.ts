@@ -1,10 +1,10 @@
 import { GetBootstrapBrokersCommand, KafkaClient } from '@aws-sdk/client-kafka';
 import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
 import { CompressionTypes, Kafka, logLevel, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
-import { clientConfig, type AwsSettings } from './aws.js';
-import { ConfigError, TransientError } from './errors.js';
-import { logger } from './logger.js';
-import { lazy } from './once.js';
+import { clientConfig, type AwsSettings } from './aws.ts';
+import { ConfigError, TransientError } from './errors.ts';
+import { logger } from './logger.ts';
+import { lazy } from './once.ts';
 
 /**
  * What the Kafka client needs from a function's settings: a broker list (the local stage), or an MSK

@@ -1,5 +1,5 @@
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { TransientError } from './errors.js';
+import { TransientError } from './errors.ts';
 
 /** The S3 raw zone: one JSON object per batch. */
 export interface RawStore {

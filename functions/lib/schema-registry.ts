@@ -1,6 +1,6 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { ConfigError, TransientError } from './errors.js';
-import { lazy } from './once.js';
+import { ConfigError, TransientError } from './errors.ts';
+import { lazy } from './once.ts';
 
 /** The HTTP status of a registry error (the client's errors carry it as `status`), if any. */
 export function statusOf(error: unknown): number | undefined {

@@ -1,10 +1,10 @@
-import { s3Client } from '../lib/aws.js';
-import { loadSettings, PersistSettings } from '../lib/config.js';
-import { dbPool } from '../lib/db.js';
-import { httpHandler } from '../lib/http.js';
-import { s3RawStore } from '../lib/raw-store.js';
-import { persistBatch, PersistRequest, type PersistBatchDeps } from './persist-batch.js';
-import { writeUsers } from './user-store.js';
+import { s3Client } from '#lib/aws.ts';
+import { loadSettings, PersistSettings } from '#lib/config.ts';
+import { dbPool } from '#lib/db.ts';
+import { httpHandler } from '#lib/http.ts';
+import { s3RawStore } from '#lib/raw-store.ts';
+import { persistBatch, PersistRequest, type PersistBatchDeps } from './persist-batch.ts';
+import { writeUsers } from './user-store.ts';
 
 /**
  * POST /persist {key}: the composition root. Settings and the S3 client are built at cold start;

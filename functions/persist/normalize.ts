@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { RawBatch } from '../lib/batch.js';
-import { userKey } from '../lib/user-key.js';
+import type { RawBatch } from '#lib/batch.ts';
+import { userKey } from '#lib/user-key.ts';
 
 /** One row of the users table, in column order (see migrations/postgres). */
 export interface UserRow {

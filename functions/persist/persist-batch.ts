@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { RawBatch } from '../lib/batch.js';
-import { NotFoundError, UnprocessableError } from '../lib/errors.js';
-import { logger } from '../lib/logger.js';
-import { INVALID_JSON, type RawStore } from '../lib/raw-store.js';
-import { normalizedRows, type UserRow } from './normalize.js';
-import type { PersistCounts } from './user-store.js';
+import { RawBatch } from '#lib/batch.ts';
+import { NotFoundError, UnprocessableError } from '#lib/errors.ts';
+import { logger } from '#lib/logger.ts';
+import { INVALID_JSON, type RawStore } from '#lib/raw-store.ts';
+import { normalizedRows, type UserRow } from './normalize.ts';
+import type { PersistCounts } from './user-store.ts';
 
 /** POST /persist body: the raw-zone key fetch returned. */
 export const PersistRequest = z.strictObject({

@@ -2,8 +2,8 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import { TransientError, UnprocessableError } from '../lib/errors.js';
-import { USER_COLUMNS, type UserRow } from './normalize.js';
+import { TransientError, UnprocessableError } from '#lib/errors.ts';
+import { USER_COLUMNS, type UserRow } from './normalize.ts';
 
 /** What one persist call did to the users table and the outbox. */
 export interface PersistCounts {

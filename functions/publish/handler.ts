@@ -1,11 +1,11 @@
-import { loadSettings, PublishSettings } from '../lib/config.js';
-import { dbPool } from '../lib/db.js';
-import { httpHandler } from '../lib/http.js';
-import { compressionOf, discardKafkaProducer, kafkaProducer } from '../lib/kafka.js';
-import { lazy } from '../lib/once.js';
-import { latestEncoder, schemaRegistry } from '../lib/schema-registry.js';
-import { relayOutbox, PublishRequest, type OutboxRelayDeps } from './outbox-relay.js';
-import { outboxStore } from './outbox-store.js';
+import { loadSettings, PublishSettings } from '#lib/config.ts';
+import { dbPool } from '#lib/db.ts';
+import { httpHandler } from '#lib/http.ts';
+import { compressionOf, discardKafkaProducer, kafkaProducer } from '#lib/kafka.ts';
+import { lazy } from '#lib/once.ts';
+import { latestEncoder, schemaRegistry } from '#lib/schema-registry.ts';
+import { relayOutbox, PublishRequest, type OutboxRelayDeps } from './outbox-relay.ts';
+import { outboxStore } from './outbox-store.ts';
 
 /**
  * POST /publish {maxEvents?, drain?}: the composition root. Settings at cold start; the database

@@ -1,10 +1,10 @@
 import type { Message } from 'kafkajs';
 import pLimit from 'p-limit';
 import { z } from 'zod';
-import { ConfigError, TransientError } from '../lib/errors.js';
-import { logger } from '../lib/logger.js';
-import type { UserEvent } from '../lib/user-event.js';
-import type { OutboxConnection, OutboxStore } from './outbox-store.js';
+import { ConfigError, TransientError } from '#lib/errors.ts';
+import { logger } from '#lib/logger.ts';
+import type { UserEvent } from '#lib/user-event.ts';
+import type { OutboxConnection, OutboxStore } from './outbox-store.ts';
 
 /** POST /publish body: at most `maxEvents` events, or `drain` the outbox within the call's time. */
 export const PublishRequest = z

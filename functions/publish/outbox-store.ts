@@ -1,5 +1,5 @@
-import { TransientError } from '../lib/errors.js';
-import type { UserEvent } from '../lib/user-event.js';
+import { TransientError } from '#lib/errors.ts';
+import type { UserEvent } from '#lib/user-event.ts';
 
 /** The part of a pooled PostgreSQL connection the store uses (pg's PoolClient is one). */
 export interface OutboxClient {

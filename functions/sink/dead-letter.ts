@@ -1,7 +1,7 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
-import { TransientError } from '../lib/errors.js';
-import { KafkaRecord } from './kafka-event.js';
+import { TransientError } from '#lib/errors.ts';
+import { KafkaRecord } from './kafka-event.ts';
 
 /**
  * A poison record as the dead-letter queue holds it: where it was, why it failed, its original

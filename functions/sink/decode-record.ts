@@ -1,7 +1,7 @@
-import { statusOf } from '../lib/schema-registry.js';
-import { TransientError } from '../lib/errors.js';
-import { UserEvent } from '../lib/user-event.js';
-import type { KafkaRecord } from './kafka-event.js';
+import { statusOf } from '#lib/schema-registry.ts';
+import { TransientError } from '#lib/errors.ts';
+import { UserEvent } from '#lib/user-event.ts';
+import type { KafkaRecord } from './kafka-event.ts';
 
 /** What the sink needs of a writer schema: to read Avro bytes. */
 export interface AvroReader {

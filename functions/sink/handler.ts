@@ -1,15 +1,15 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import { sqsClient } from '../lib/aws.js';
-import { cassandraSession } from '../lib/cassandra.js';
-import { loadSettings, SinkSettings } from '../lib/config.js';
-import { loggableError, UnprocessableError } from '../lib/errors.js';
-import { logger } from '../lib/logger.js';
-import { schemaRegistry } from '../lib/schema-registry.js';
-import { sendDeadLetters } from './dead-letter.js';
-import { KafkaEvent } from './kafka-event.js';
-import { sinkBatch, type SinkBatchDeps, type SinkBatchResult } from './sink-batch.js';
-import { writeUsers } from './user-table.js';
+import { sqsClient } from '#lib/aws.ts';
+import { cassandraSession } from '#lib/cassandra.ts';
+import { loadSettings, SinkSettings } from '#lib/config.ts';
+import { loggableError, UnprocessableError } from '#lib/errors.ts';
+import { logger } from '#lib/logger.ts';
+import { schemaRegistry } from '#lib/schema-registry.ts';
+import { sendDeadLetters } from './dead-letter.ts';
+import { KafkaEvent } from './kafka-event.ts';
+import { sinkBatch, type SinkBatchDeps, type SinkBatchResult } from './sink-batch.ts';
+import { writeUsers } from './user-table.ts';
 
 /**
  * The Kafka trigger's target (MSK on AWS, the project's offline plugin locally): the composition root.

@@ -1,10 +1,10 @@
 import pLimit from 'p-limit';
-import { logger } from '../lib/logger.js';
-import type { UserEvent } from '../lib/user-event.js';
-import { decodeRecord, type DecodedRecord, type SchemaLookup } from './decode-record.js';
-import { deadLetterOf, type DeadLetter } from './dead-letter.js';
-import { recordId, recordsOf, type KafkaEvent } from './kafka-event.js';
-import { newestPerUser } from './user-table.js';
+import { logger } from '#lib/logger.ts';
+import type { UserEvent } from '#lib/user-event.ts';
+import { decodeRecord, type DecodedRecord, type SchemaLookup } from './decode-record.ts';
+import { deadLetterOf, type DeadLetter } from './dead-letter.ts';
+import { recordId, recordsOf, type KafkaEvent } from './kafka-event.ts';
+import { newestPerUser } from './user-table.ts';
 
 export interface SinkBatchDeps {
   readonly schemaFor: SchemaLookup;

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import cassandraDriver from 'cassandra-driver';
-import { TransientError } from '../lib/errors.js';
-import { userContentFields, type UserEvent } from '../lib/user-event.js';
+import { TransientError } from '#lib/errors.ts';
+import { userContentFields, type UserEvent } from '#lib/user-event.ts';
 
 /** The columns the sink writes: the user's content, and when PostgreSQL last changed it. */
 const columns = [...userContentFields, 'updated_at'] as const;

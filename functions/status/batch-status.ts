@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NotFoundError } from '../lib/errors.js';
+import { NotFoundError } from '#lib/errors.ts';
 
 /** POST /status body: the batch id that fetch answered. */
 export const StatusRequest = z.strictObject({

@@ -1,7 +1,7 @@
 import type cassandraDriver from 'cassandra-driver';
 import pLimit from 'p-limit';
 import type pg from 'pg';
-import type { BatchUser } from './batch-status.js';
+import type { BatchUser } from './batch-status.ts';
 
 /**
  * The batch's users with their version, and whether an outbox row of theirs still waits (the partial

@@ -1,9 +1,9 @@
-import { cassandraSession } from '../lib/cassandra.js';
-import { loadSettings, StatusSettings } from '../lib/config.js';
-import { dbPool } from '../lib/db.js';
-import { httpHandler } from '../lib/http.js';
-import { batchStatus, StatusRequest, type BatchStatusDeps } from './batch-status.js';
-import { usersOfBatch, versionsInCassandra } from './batch-store.js';
+import { cassandraSession } from '#lib/cassandra.ts';
+import { loadSettings, StatusSettings } from '#lib/config.ts';
+import { dbPool } from '#lib/db.ts';
+import { httpHandler } from '#lib/http.ts';
+import { batchStatus, StatusRequest, type BatchStatusDeps } from './batch-status.ts';
+import { usersOfBatch, versionsInCassandra } from './batch-store.ts';
 
 /**
  * POST /status {batchId}: the composition root. Settings at cold start; the database pool and the

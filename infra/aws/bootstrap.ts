@@ -10,15 +10,15 @@
 import { parseArgs } from 'node:util';
 import cassandraDriver from 'cassandra-driver';
 import { Kafka, logLevel } from 'kafkajs';
-import { cassandraClientOptions } from '../../functions/lib/cassandra.js';
-import { readDbSecret, sslOptions } from '../../functions/lib/db.js';
-import { kafkaConnection } from '../../functions/lib/kafka.js';
-import { applyRepoMigrations } from '../pipeline/cassandra-migrations.js';
-import { migratePostgres } from '../pipeline/postgres-migrations.js';
-import { pipelineResources } from '../pipeline/resources.js';
-import { registerUserEventSchema } from '../pipeline/schemas.js';
-import { ensureTopic } from '../pipeline/topics.js';
-import { runMain, say } from '../../scripts/cli.js';
+import { cassandraClientOptions } from '#lib/cassandra.ts';
+import { readDbSecret, sslOptions } from '#lib/db.ts';
+import { kafkaConnection } from '#lib/kafka.ts';
+import { applyRepoMigrations } from '../pipeline/cassandra-migrations.ts';
+import { migratePostgres } from '../pipeline/postgres-migrations.ts';
+import { pipelineResources } from '../pipeline/resources.ts';
+import { registerUserEventSchema } from '../pipeline/schemas.ts';
+import { ensureTopic } from '../pipeline/topics.ts';
+import { runMain, say } from '#scripts/cli.ts';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

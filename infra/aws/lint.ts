@@ -7,11 +7,11 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { downloadsDir, repoRoot } from '../stack/lib/paths.js';
-import { installPythonVenv } from '../stack/lib/toolchain.js';
-import { versions } from '../stack/versions.js';
-import { packagedTemplateName, slsPackage } from './sls-package.js';
-import { runMain, say } from '../../scripts/cli.js';
+import { downloadsDir, repoRoot } from '../stack/lib/paths.ts';
+import { installPythonVenv } from '../stack/lib/toolchain.ts';
+import { versions } from '../stack/versions.ts';
+import { packagedTemplateName, slsPackage } from './sls-package.ts';
+import { runMain, say } from '#scripts/cli.ts';
 
 /** The CloudFormation templates kept under `dir`, found by their format version, not by their name. */
 function cloudFormationTemplates(dir: string): string[] {

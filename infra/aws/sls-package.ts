@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { repoRoot } from '../stack/lib/paths.js';
+import { repoRoot } from '../stack/lib/paths.ts';
 
 /** The file `sls package` writes the stack's CloudFormation to. */
 export const packagedTemplateName = 'cloudformation-template-update-stack.json';

@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import cassandraDriver from 'cassandra-driver';
-import { pipelineFiles } from './files.js';
+import { pipelineFiles } from './files.ts';
 
 /** Where the migrations run: a Cassandra cluster, or Amazon Keyspaces and its documented differences. */
 export type CqlTarget = 'cassandra' | 'keyspaces';

@@ -1,6 +1,6 @@
 import { runner } from 'node-pg-migrate';
 import type { ClientConfig } from 'pg';
-import { pipelineFiles } from './files.js';
+import { pipelineFiles } from './files.ts';
 
 /**
  * Applies the versioned SQL migrations in migrations/postgres (node-pg-migrate), in one transaction,

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
-import { pipelineFiles } from './files.js';
+import { pipelineFiles } from './files.ts';
 
 /** The compatibility levels of the Confluent API. */
 export type Compatibility = 'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FULL' | 'NONE';

@@ -7,7 +7,7 @@ import {
   timezones,
   usernameParts,
   type NatDataset,
-} from './datasets.js';
+} from './datasets.ts';
 
 /** The real API's limit on `results`. */
 export const MAX_RESULTS = 5000;

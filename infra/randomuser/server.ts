@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { generate, parseQuery } from './generator.js';
+import { generate, parseQuery } from './generator.ts';
 
 const Fault = z.strictObject({
   kind: z.enum(['429', '500', '503', 'html', 'malformed', 'no-results', 'slow']),

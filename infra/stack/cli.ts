@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { PrerequisiteError, StartupError } from './lib/errors.js';
-import { stackHome } from './lib/paths.js';
-import { selectServices, down, reset, runTasks, status, up, type ServiceStatus } from './stack.js';
+import { PrerequisiteError, StartupError } from './lib/errors.ts';
+import { stackHome } from './lib/paths.ts';
+import { selectServices, down, reset, runTasks, status, up, type ServiceStatus } from './stack.ts';
 
 const USAGE = `usage: npm run stack -- <command> [service ...]
 

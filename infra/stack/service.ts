@@ -1,5 +1,5 @@
-import { servicePaths, type ServicePaths } from './lib/paths.js';
-import { readOwnedPid, removePidFile, spawnDetached, stopProcess } from './lib/process.js';
+import { servicePaths, type ServicePaths } from './lib/paths.ts';
+import { readOwnedPid, removePidFile, spawnDetached, stopProcess } from './lib/process.ts';
 
 /** Prints one line of progress for a service. */
 export type Progress = (message: string) => void;

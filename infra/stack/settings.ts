@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { PrerequisiteError } from './lib/errors.js';
+import { PrerequisiteError } from './lib/errors.ts';
 
 const optionalPath = z.string().min(1).optional();
 

@@ -1,14 +1,14 @@
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { PrerequisiteError, StartupError } from './lib/errors.js';
-import { withLock } from './lib/lock.js';
-import { isPortOpen, portOwner } from './lib/net.js';
-import { servicesDir, stackHome } from './lib/paths.js';
-import { processesRunningIn, stopProcess, treeMemoryBytes } from './lib/process.js';
-import { waitUntil } from './lib/wait.js';
-import type { StackService } from './service.js';
-import { services } from './services/index.js';
+import { PrerequisiteError, StartupError } from './lib/errors.ts';
+import { withLock } from './lib/lock.ts';
+import { isPortOpen, portOwner } from './lib/net.ts';
+import { servicesDir, stackHome } from './lib/paths.ts';
+import { processesRunningIn, stopProcess, treeMemoryBytes } from './lib/process.ts';
+import { waitUntil } from './lib/wait.ts';
+import type { StackService } from './service.ts';
+import { services } from './services/index.ts';
 
 /** Where the stack reports progress: one line at a time. */
 export type Reporter = (line: string) => void;
@@ -265,16 +265,33 @@ export interface ServiceStatus {
 
 /** The state of every service: pid, health (a real probe), ports and resident memory. */
 export async function status(): Promise<ServiceStatus[]> {
-  return Promise.all(
-    services.map(async (service) => {
-      const pid = await service.pid();
-      const healthy = (service.kind === 'task' || pid !== undefined) && (await probe(service));
-      const memoryBytes = pid === undefined ? 0 : await treeMemoryBytes(pid);
-      const detail = (await service.describe?.()) ?? '';
-      const { name, kind, ports } = service;
-      return { name, kind, ports, pid, healthy, memoryBytes, detail };
-    }),
+  const processes = new Map(
+    await Promise.all(
+      services
+        .filter((s) => s.kind === 'process')
+        .map(async (service) => {
+          const pid = await service.pid();
+          const healthy = pid !== undefined && (await probe(service));
+          const memoryBytes = pid === undefined ? 0 : await treeMemoryBytes(pid);
+          const detail = (await service.describe?.()) ?? '';
+          const { name, kind, ports } = service;
+          return [name, { name, kind, ports, pid, healthy, memoryBytes, detail }] as const;
+        }),
+    ),
   );
+  // A task is checked only when what it needs is healthy: its check would only time out otherwise.
+  const tasks = await Promise.all(
+    services
+      .filter((s) => s.kind === 'task')
+      .map(async (task): Promise<ServiceStatus> => {
+        const down = task.dependsOn.filter((name) => processes.get(name)?.healthy !== true);
+        const base = { name: task.name, kind: task.kind, ports: task.ports, pid: undefined, memoryBytes: 0 };
+        if (down.length > 0) return { ...base, healthy: false, detail: `needs ${down.join(', ')}` };
+        return { ...base, healthy: await probe(task), detail: (await task.describe?.()) ?? '' };
+      }),
+  );
+  const byName = new Map<string, ServiceStatus>([...processes, ...tasks.map((t) => [t.name, t] as const)]);
+  return services.map((s) => byName.get(s.name)).filter((row): row is ServiceStatus => row !== undefined);
 }
 
 /** Whether every named service (all by default) has its process running (health aside; a task has none). */

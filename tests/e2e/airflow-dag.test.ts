@@ -2,20 +2,20 @@ import { spawn } from 'node:child_process';
 import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { localResources } from '../../infra/stack/local-stage/resources.js';
-import { endpoints } from '../../infra/stack/endpoints.js';
+import { localResources } from '#infra/stack/local-stage/resources.ts';
+import { endpoints } from '#infra/stack/endpoints.ts';
 import {
   airflowBin,
   airflowEnvironment,
   PIPELINE_CONNECTION_ID,
   pipelineConnection,
-} from '../../infra/stack/services/airflow.js';
-import { up } from '../../infra/stack/stack.js';
-import { startOffline, type Offline } from '../../scripts/offline.js';
-import { cassandraClient, unique } from '../support/clients.js';
-import { pipelinePool } from '../support/pipeline-db.js';
-import { skipSinkBacklog } from '../support/stream-waits.js';
-import { cassandraChecksum, postgresChecksum } from '../support/stream.js';
+} from '#infra/stack/services/airflow.ts';
+import { up } from '#infra/stack/stack.ts';
+import { startOffline, type Offline } from '#scripts/offline.ts';
+import { cassandraClient, unique } from '../support/clients.ts';
+import { pipelinePool } from '../support/pipeline-db.ts';
+import { skipSinkBacklog } from '../support/stream-waits.ts';
+import { cassandraChecksum, postgresChecksum } from '../support/stream.ts';
 
 const ports = { http: 3030, lambda: 3032 };
 

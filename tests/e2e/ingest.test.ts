@@ -1,13 +1,13 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localApiKey } from '../../infra/stack/local-stage/resources.js';
-import { localResources } from '../../infra/stack/local-stage/resources.js';
-import { s3RawStore } from '../../functions/lib/raw-store.js';
-import { awsClients, unique } from '../support/clients.js';
-import { postJson } from '../../scripts/http-client.js';
-import { countsForSeed, pipelinePool } from '../support/pipeline-db.js';
-import { clearFaults, injectFault } from '../support/randomuser-faults.js';
-import { startOffline, type Offline } from '../../scripts/offline.js';
+import { localApiKey } from '#infra/stack/local-stage/resources.ts';
+import { localResources } from '#infra/stack/local-stage/resources.ts';
+import { s3RawStore } from '#lib/raw-store.ts';
+import { awsClients, unique } from '../support/clients.ts';
+import { postJson } from '#scripts/http-client.ts';
+import { countsForSeed, pipelinePool } from '../support/pipeline-db.ts';
+import { clearFaults, injectFault } from '../support/randomuser-faults.ts';
+import { startOffline, type Offline } from '#scripts/offline.ts';
 
 /** Ingest over HTTP through `sls offline`: fetch and persist, as Airflow will call them. */
 describe('fetch and persist over HTTP', () => {

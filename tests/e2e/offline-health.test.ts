@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startOffline, type Offline } from '../../scripts/offline.js';
+import { startOffline, type Offline } from '#scripts/offline.ts';
 
 describe('sls offline', () => {
   let offline: Offline;

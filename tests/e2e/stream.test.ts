@@ -1,16 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { localApiKey } from '../../infra/stack/local-stage/resources.js';
-import { localResources } from '../../infra/stack/local-stage/resources.js';
-import { endpoints } from '../../infra/stack/endpoints.js';
-import { waitUntil } from '../../infra/stack/lib/wait.js';
-import { awsClients, cassandraClient, kafkaClient, unique } from '../support/clients.js';
-import { startOffline, type Offline } from '../../scripts/offline.js';
-import { pipelineClient } from '../../scripts/http-client.js';
-import { receiveDeadLetters, skipSinkBacklog, waitForCassandra } from '../support/stream-waits.js';
-import { pipelinePool } from '../support/pipeline-db.js';
-import { cassandraChecksum, postgresChecksum } from '../support/stream.js';
-import { userEvent } from '../fixtures/kafka-events.js';
+import { localApiKey } from '#infra/stack/local-stage/resources.ts';
+import { localResources } from '#infra/stack/local-stage/resources.ts';
+import { endpoints } from '#infra/stack/endpoints.ts';
+import { waitUntil } from '#infra/stack/lib/wait.ts';
+import { awsClients, cassandraClient, kafkaClient, unique } from '../support/clients.ts';
+import { startOffline, type Offline } from '#scripts/offline.ts';
+import { pipelineClient } from '#scripts/http-client.ts';
+import { receiveDeadLetters, skipSinkBacklog, waitForCassandra } from '../support/stream-waits.ts';
+import { pipelinePool } from '../support/pipeline-db.ts';
+import { cassandraChecksum, postgresChecksum } from '../support/stream.ts';
+import { userEvent } from '../fixtures/kafka-events.ts';
 
 const ports = { http: 3020, lambda: 3022 };
 

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { up } from '../../infra/stack/stack.js';
-import { roundTripThroughAws } from '../support/aws-round-trip.js';
-import { stackCli as stack } from '../support/stack-cli.js';
+import { up } from '#infra/stack/stack.ts';
+import { roundTripThroughAws } from '../support/aws-round-trip.ts';
+import { stackCli as stack } from '../support/stack-cli.ts';
 
 describe('the moto fallback, for machines without Python 3.13', () => {
   afterAll(async () => {

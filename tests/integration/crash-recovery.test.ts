@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { isAlive, sleep } from '../../infra/stack/lib/process.js';
-import { pipelineServiceNames, services } from '../../infra/stack/services/index.js';
-import { status, up } from '../../infra/stack/stack.js';
+import { isAlive, sleep } from '#infra/stack/lib/process.ts';
+import { pipelineServiceNames, services } from '#infra/stack/services/index.ts';
+import { status, up } from '#infra/stack/stack.ts';
 import {
   cassandraClient,
   createTopic,
@@ -10,7 +10,7 @@ import {
   pipelineDb,
   produce,
   unique,
-} from '../support/clients.js';
+} from '../support/clients.ts';
 
 /** kill -9 the service's process, wait until it is gone, and check the stack sees it down. */
 async function killHard(name: string): Promise<void> {

@@ -1,10 +1,10 @@
 import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { deadLetterOf, sendDeadLetters } from '../../functions/sink/dead-letter.js';
-import { listDeadLetters, replayDeadLetters } from '../../scripts/dlq.js';
-import { kafkaRecord } from '../fixtures/kafka-events.js';
-import { awsClients, createTopic, kafkaClient, unique } from '../support/clients.js';
-import { readTopicFrom, topicEnds } from '../support/stream.js';
+import { deadLetterOf, sendDeadLetters } from '#functions/sink/dead-letter.ts';
+import { listDeadLetters, replayDeadLetters } from '#scripts/dlq.ts';
+import { kafkaRecord } from '../fixtures/kafka-events.ts';
+import { awsClients, createTopic, kafkaClient, unique } from '../support/clients.ts';
+import { readTopicFrom, topicEnds } from '../support/stream.ts';
 
 describe('the dead-letter queue tool (npm run dlq)', () => {
   const { sqs } = awsClients();

@@ -1,14 +1,14 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { fetchBatch, type FetchBatchDeps } from '../../functions/fetch/fetch-batch.js';
-import { randomuserSource } from '../../functions/fetch/source.js';
-import { RawBatch } from '../../functions/lib/batch.js';
-import { UpstreamError } from '../../functions/lib/errors.js';
-import { s3RawStore } from '../../functions/lib/raw-store.js';
-import { localResources } from '../../infra/stack/local-stage/resources.js';
-import { endpoints } from '../../infra/stack/endpoints.js';
-import { awsClients, unique } from '../support/clients.js';
-import { clearFaults, injectFault } from '../support/randomuser-faults.js';
+import { fetchBatch, type FetchBatchDeps } from '#functions/fetch/fetch-batch.ts';
+import { randomuserSource } from '#functions/fetch/source.ts';
+import { RawBatch } from '#lib/batch.ts';
+import { UpstreamError } from '#lib/errors.ts';
+import { s3RawStore } from '#lib/raw-store.ts';
+import { localResources } from '#infra/stack/local-stage/resources.ts';
+import { endpoints } from '#infra/stack/endpoints.ts';
+import { awsClients, unique } from '../support/clients.ts';
+import { clearFaults, injectFault } from '../support/randomuser-faults.ts';
 
 const { s3 } = awsClients();
 const store = s3RawStore(s3, localResources.rawBucket);

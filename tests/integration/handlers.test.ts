@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { unique } from '../support/clients.js';
+import { unique } from '../support/clients.ts';
 import {
   apiGatewayPost,
   lambdaContext,
   type HttpHandler,
   stubLocalFunctionEnv,
-} from '../support/lambda-events.js';
-import { countsForSeed, pipelinePool } from '../support/pipeline-db.js';
+} from '../support/lambda-events.ts';
+import { countsForSeed, pipelinePool } from '../support/pipeline-db.ts';
 
 type Handler = HttpHandler;
 
@@ -20,8 +20,8 @@ describe('the fetch and persist handlers, in-process against the local stack', (
 
   beforeAll(async () => {
     stubLocalFunctionEnv(['fetch', 'persist']);
-    fetchHandler = (await import('../../functions/fetch/handler.js')).handler;
-    persistHandler = (await import('../../functions/persist/handler.js')).handler;
+    fetchHandler = (await import('#functions/fetch/handler.ts')).handler;
+    persistHandler = (await import('#functions/persist/handler.ts')).handler;
   });
 
   afterAll(async () => {

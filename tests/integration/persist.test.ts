@@ -1,15 +1,15 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { normalizeBatch } from '../../functions/persist/normalize.js';
-import { persistBatch, type PersistBatchDeps } from '../../functions/persist/persist-batch.js';
-import { writeUsers } from '../../functions/persist/user-store.js';
-import type { RawBatch } from '../../functions/lib/batch.js';
-import { NotFoundError, TransientError, UnprocessableError } from '../../functions/lib/errors.js';
-import { s3RawStore } from '../../functions/lib/raw-store.js';
-import { localResources } from '../../infra/stack/local-stage/resources.js';
-import { fixtureBatch } from '../support/batches.js';
-import { awsClients, unique } from '../support/clients.js';
-import { countsForSeed, pipelinePool } from '../support/pipeline-db.js';
+import { normalizeBatch } from '#functions/persist/normalize.ts';
+import { persistBatch, type PersistBatchDeps } from '#functions/persist/persist-batch.ts';
+import { writeUsers } from '#functions/persist/user-store.ts';
+import type { RawBatch } from '#lib/batch.ts';
+import { NotFoundError, TransientError, UnprocessableError } from '#lib/errors.ts';
+import { s3RawStore } from '#lib/raw-store.ts';
+import { localResources } from '#infra/stack/local-stage/resources.ts';
+import { fixtureBatch } from '../support/batches.ts';
+import { awsClients, unique } from '../support/clients.ts';
+import { countsForSeed, pipelinePool } from '../support/pipeline-db.ts';
 
 const { s3 } = awsClients();
 const store = s3RawStore(s3, localResources.rawBucket);

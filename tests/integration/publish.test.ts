@@ -1,16 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { localResources } from '../../infra/stack/local-stage/resources.js';
-import { endpoints } from '../../infra/stack/endpoints.js';
-import { kafkaClient, unique } from '../support/clients.js';
+import { localResources } from '#infra/stack/local-stage/resources.ts';
+import { endpoints } from '#infra/stack/endpoints.ts';
+import { kafkaClient, unique } from '../support/clients.ts';
 import {
   apiGatewayPost,
   lambdaContext,
   type HttpHandler,
   stubLocalFunctionEnv,
-} from '../support/lambda-events.js';
-import { pipelinePool } from '../support/pipeline-db.js';
-import { persistGeneratedUsers, readTopicFrom, topicEnds } from '../support/stream.js';
+} from '../support/lambda-events.ts';
+import { pipelinePool } from '../support/pipeline-db.ts';
+import { persistGeneratedUsers, readTopicFrom, topicEnds } from '../support/stream.ts';
 
 type Handler = HttpHandler;
 
@@ -28,7 +28,7 @@ describe('publish, in-process against PostgreSQL, Kafka and the schema registry'
 
   beforeAll(async () => {
     stubLocalFunctionEnv('publish', { USERS_TOPIC: topic, PUBLISH_CHUNK_SIZE: '500' });
-    publish = (await import('../../functions/publish/handler.js')).handler;
+    publish = (await import('#functions/publish/handler.ts')).handler;
     // Earlier tests' rows are not this file's business: publish them first.
     for (let remaining = 1; remaining > 0;) {
       const response = await publish(post({ drain: true }), context());

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { REAL_ERROR_BODY } from '../../infra/randomuser/server.js';
-import { endpoints } from '../../infra/stack/endpoints.js';
-import { clearFaults, injectFault } from '../support/randomuser-faults.js';
+import { REAL_ERROR_BODY } from '#infra/randomuser/server.ts';
+import { endpoints } from '#infra/stack/endpoints.ts';
+import { clearFaults, injectFault } from '../support/randomuser-faults.ts';
 
 const api = (query: string) => fetch(`${endpoints.randomuser.url}/api/?${query}`);
 

@@ -2,12 +2,12 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { describe, expect, it } from 'vitest';
-import { registerAvroSchema } from '../../infra/pipeline/schemas.js';
-import { localResources } from '../../infra/stack/local-stage/resources.js';
-import { endpoints } from '../../infra/stack/endpoints.js';
-import { repoRoot } from '../../infra/stack/lib/paths.js';
-import { unique } from '../support/clients.js';
-import { userEvent } from '../fixtures/kafka-events.js';
+import { registerAvroSchema } from '#infra/pipeline/schemas.ts';
+import { localResources } from '#infra/stack/local-stage/resources.ts';
+import { endpoints } from '#infra/stack/endpoints.ts';
+import { repoRoot } from '#infra/stack/lib/paths.ts';
+import { unique } from '../support/clients.ts';
+import { userEvent } from '../fixtures/kafka-events.ts';
 
 interface AvroRecordSchema {
   fields: { name: string; type: unknown; default?: unknown }[];

@@ -2,19 +2,19 @@ import { CreateQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import type { SinkBatchResult } from '../../functions/sink/sink-batch.js';
-import type { KafkaRecord } from '../../functions/sink/kafka-event.js';
-import { localResources } from '../../infra/stack/local-stage/resources.js';
-import { endpoints } from '../../infra/stack/endpoints.js';
-import { awsClients, cassandraClient, unique } from '../support/clients.js';
-import { stubLocalFunctionEnv } from '../support/lambda-events.js';
-import { pipelinePool } from '../support/pipeline-db.js';
-import { cassandraChecksum, generatedBatch, postgresChecksum } from '../support/stream.js';
-import { normalizeBatch } from '../../functions/persist/normalize.js';
-import { writeUsers } from '../../functions/persist/user-store.js';
-import { kafkaRecord, mskEvent, userEvent } from '../fixtures/kafka-events.js';
-import type { UserEvent } from '../../functions/lib/user-event.js';
-import { eventOf, USER_EVENT_COLUMNS, type UserEventRow } from '../../functions/publish/outbox-store.js';
+import type { SinkBatchResult } from '#functions/sink/sink-batch.ts';
+import type { KafkaRecord } from '#functions/sink/kafka-event.ts';
+import { localResources } from '#infra/stack/local-stage/resources.ts';
+import { endpoints } from '#infra/stack/endpoints.ts';
+import { awsClients, cassandraClient, unique } from '../support/clients.ts';
+import { stubLocalFunctionEnv } from '../support/lambda-events.ts';
+import { pipelinePool } from '../support/pipeline-db.ts';
+import { cassandraChecksum, generatedBatch, postgresChecksum } from '../support/stream.ts';
+import { normalizeBatch } from '#functions/persist/normalize.ts';
+import { writeUsers } from '#functions/persist/user-store.ts';
+import { kafkaRecord, mskEvent, userEvent } from '../fixtures/kafka-events.ts';
+import type { UserEvent } from '#lib/user-event.ts';
+import { eventOf, USER_EVENT_COLUMNS, type UserEventRow } from '#functions/publish/outbox-store.ts';
 
 type Sink = (event: unknown, context: Context) => Promise<SinkBatchResult>;
 
@@ -28,7 +28,7 @@ const pool = pipelinePool();
 async function loadSink(overrides: Record<string, string> = {}): Promise<Sink> {
   vi.resetModules();
   stubLocalFunctionEnv('sink', { DEAD_LETTER_QUEUE_URL: deadLetterQueueUrl, ...overrides });
-  return (await import('../../functions/sink/handler.js')).handler;
+  return (await import('#functions/sink/handler.ts')).handler;
 }
 
 let deadLetterQueueUrl = '';

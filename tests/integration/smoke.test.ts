@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { describe, expect, it } from 'vitest';
-import { endpoints } from '../../infra/stack/endpoints.js';
-import { roundTripThroughAws } from '../support/aws-round-trip.js';
+import { endpoints } from '#infra/stack/endpoints.ts';
+import { roundTripThroughAws } from '../support/aws-round-trip.ts';
 import {
   cassandraClient,
   createTopic,
@@ -10,7 +10,7 @@ import {
   pipelineDb,
   produce,
   unique,
-} from '../support/clients.js';
+} from '../support/clients.ts';
 
 /** Each service of the stack, written through and read back with the client the functions will use. */
 describe('the local stack, through the pipeline client libraries', () => {

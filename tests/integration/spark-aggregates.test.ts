@@ -7,26 +7,26 @@ import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type cassandraDriver from 'cassandra-driver';
 import type { Message } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrateCassandra } from '../../infra/pipeline/cassandra-migrations.js';
-import { registerAvroSchema } from '../../infra/pipeline/schemas.js';
-import { endpoints } from '../../infra/stack/endpoints.js';
-import { repoRoot } from '../../infra/stack/lib/paths.js';
-import { up } from '../../infra/stack/stack.js';
-import { waitUntil } from '../../infra/stack/lib/wait.js';
+import { migrateCassandra } from '#infra/pipeline/cassandra-migrations.ts';
+import { registerAvroSchema } from '#infra/pipeline/schemas.ts';
+import { endpoints } from '#infra/stack/endpoints.ts';
+import { repoRoot } from '#infra/stack/lib/paths.ts';
+import { up } from '#infra/stack/stack.ts';
+import { waitUntil } from '#infra/stack/lib/wait.ts';
 import {
   readSparkJobStatus,
   SPARK_JOB_QUERIES,
   sparkJob,
   submitSparkJob,
   type SparkJobOptions,
-} from '../../infra/stack/services/spark.js';
-import { latestEncoder, withWireHeader } from '../../functions/lib/schema-registry.js';
-import type { UserEvent } from '../../functions/lib/user-event.js';
-import { messageOf } from '../../functions/publish/outbox-relay.js';
-import { eventOf, USER_EVENT_COLUMNS, type UserEventRow } from '../../functions/publish/outbox-store.js';
-import { cassandraClient, createTopic, kafkaClient, unique } from '../support/clients.js';
-import { pipelinePool } from '../support/pipeline-db.js';
-import { persistGeneratedUsers } from '../support/stream.js';
+} from '#infra/stack/services/spark.ts';
+import { latestEncoder, withWireHeader } from '#lib/schema-registry.ts';
+import type { UserEvent } from '#lib/user-event.ts';
+import { messageOf } from '#functions/publish/outbox-relay.ts';
+import { eventOf, USER_EVENT_COLUMNS, type UserEventRow } from '#functions/publish/outbox-store.ts';
+import { cassandraClient, createTopic, kafkaClient, unique } from '../support/clients.ts';
+import { pipelinePool } from '../support/pipeline-db.ts';
+import { persistGeneratedUsers } from '../support/stream.ts';
 
 /**
  * The Spark job on the stack's cluster, against a topic and a keyspace of the test's own: the aggregates

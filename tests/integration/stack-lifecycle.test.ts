@@ -5,16 +5,16 @@ import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { DeleteQueueCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { afterAll, describe, expect, it } from 'vitest';
-import { endpoints } from '../../infra/stack/endpoints.js';
-import { PrerequisiteError } from '../../infra/stack/lib/errors.js';
-import { isPortOpen } from '../../infra/stack/lib/net.js';
-import { servicesDir } from '../../infra/stack/lib/paths.js';
-import { processesRunningIn } from '../../infra/stack/lib/process.js';
-import { pipelineServiceNames, services } from '../../infra/stack/services/index.js';
-import { down, status, up } from '../../infra/stack/stack.js';
-import { localResources } from '../../infra/stack/local-stage/resources.js';
-import { awsClients, unique } from '../support/clients.js';
-import { stackCli } from '../support/stack-cli.js';
+import { endpoints } from '#infra/stack/endpoints.ts';
+import { PrerequisiteError } from '#infra/stack/lib/errors.ts';
+import { isPortOpen } from '#infra/stack/lib/net.ts';
+import { servicesDir } from '#infra/stack/lib/paths.ts';
+import { processesRunningIn } from '#infra/stack/lib/process.ts';
+import { pipelineServiceNames, services } from '#infra/stack/services/index.ts';
+import { down, status, up } from '#infra/stack/stack.ts';
+import { localResources } from '#infra/stack/local-stage/resources.ts';
+import { awsClients, unique } from '../support/clients.ts';
+import { stackCli } from '../support/stack-cli.ts';
 
 const pidsByService = async (): Promise<Record<string, number | undefined>> =>
   Object.fromEntries((await status()).map((s) => [s.name, s.pid]));

@@ -1,21 +1,21 @@
 import cassandraDriver from 'cassandra-driver';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { UserEvent } from '../../functions/lib/user-event.js';
-import { eventOf, USER_EVENT_COLUMNS, type UserEventRow } from '../../functions/publish/outbox-store.js';
-import { writeUsers as sinkUsers } from '../../functions/sink/user-table.js';
-import { localResources } from '../../infra/stack/local-stage/resources.js';
-import { endpoints } from '../../infra/stack/endpoints.js';
-import { unique } from '../support/clients.js';
+import type { UserEvent } from '#lib/user-event.ts';
+import { eventOf, USER_EVENT_COLUMNS, type UserEventRow } from '#functions/publish/outbox-store.ts';
+import { writeUsers as sinkUsers } from '#functions/sink/user-table.ts';
+import { localResources } from '#infra/stack/local-stage/resources.ts';
+import { endpoints } from '#infra/stack/endpoints.ts';
+import { unique } from '../support/clients.ts';
 import {
   apiGatewayPost,
   lambdaContext,
   type HttpHandler,
   stubLocalFunctionEnv,
-} from '../support/lambda-events.js';
-import { pipelinePool } from '../support/pipeline-db.js';
-import { normalizeBatch } from '../../functions/persist/normalize.js';
-import { writeUsers } from '../../functions/persist/user-store.js';
-import { generatedBatch, persistGeneratedUsers } from '../support/stream.js';
+} from '../support/lambda-events.ts';
+import { pipelinePool } from '../support/pipeline-db.ts';
+import { normalizeBatch } from '#functions/persist/normalize.ts';
+import { writeUsers } from '#functions/persist/user-store.ts';
+import { generatedBatch, persistGeneratedUsers } from '../support/stream.ts';
 
 const post = (body: unknown) => apiGatewayPost(JSON.stringify(body));
 
@@ -31,7 +31,7 @@ describe('status, in-process against PostgreSQL and Cassandra', () => {
 
   beforeAll(async () => {
     stubLocalFunctionEnv('status');
-    status = (await import('../../functions/status/handler.js')).handler;
+    status = (await import('#functions/status/handler.ts')).handler;
   });
 
   afterAll(async () => {

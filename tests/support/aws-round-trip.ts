@@ -3,7 +3,7 @@ import { CreateSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secr
 import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { GetParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { expect } from 'vitest';
-import { awsClients, unique } from './clients.js';
+import { awsClients, unique } from './clients.ts';
 
 /** Stores a value in S3, SQS, SSM and Secrets Manager through the AWS SDK and reads each one back. */
 export async function roundTripThroughAws(): Promise<void> {

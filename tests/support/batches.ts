@@ -1,6 +1,6 @@
-import { RAW_BATCH_FORMAT, type RawBatch } from '../../functions/lib/batch.js';
-import { ApiUser, withoutSecrets } from '../../functions/lib/randomuser.js';
-import { apiResponse } from '../fixtures/randomuser.js';
+import { RAW_BATCH_FORMAT, type RawBatch } from '#lib/batch.ts';
+import { ApiUser, withoutSecrets } from '#lib/randomuser.ts';
+import { apiResponse } from '../fixtures/randomuser.ts';
 
 /** A raw batch of the four fixture users (page 1, indexes 0–3), as fetch would land it. */
 export function fixtureBatch(overrides: Partial<RawBatch> = {}): RawBatch {

@@ -7,8 +7,8 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import pg from 'pg';
-import { localAwsConfig, localCassandra, localKafka } from '../../infra/stack/local-stage/clients.js';
-import { endpoints } from '../../infra/stack/endpoints.js';
+import { localAwsConfig, localCassandra, localKafka } from '#infra/stack/local-stage/clients.ts';
+import { endpoints } from '#infra/stack/endpoints.ts';
 
 export const pipelineDb = (): pg.Client =>
   new pg.Client({
@@ -34,4 +34,4 @@ export const awsClients = () => ({
 export const unique = (prefix: string): string => `${prefix}_${Date.now().toString(36)}_${process.pid}`;
 
 /** Topic creation and keyed, idempotent sends: the offline Kafka plugin's own test helpers. */
-export { createTopic, produce } from '../../plugins/serverless-offline-kafka/tests/integration/broker.ts';
+export { createTopic, produce } from '#plugin/tests/integration/broker.ts';

@@ -1,7 +1,7 @@
 /** Lambda inputs for handlers invoked in-process: an API Gateway POST and a context whose clock runs. */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { vi } from 'vitest';
-import { localFunctionEnvironment, type FunctionName } from '../../infra/stack/local-stage/function-env.js';
+import { localFunctionEnvironment, type FunctionName } from '#infra/stack/local-stage/function-env.ts';
 
 /** An HTTP function's handler, as the tests call it. */
 export type HttpHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { localDatabaseUrl } from '../../infra/stack/local-stage/resources.js';
+import { localDatabaseUrl } from '#infra/stack/local-stage/resources.ts';
 
 /** A pool on the pipeline database of the local stack, as the functions' pool would be. */
 export const pipelinePool = (): pg.Pool => new pg.Pool({ connectionString: localDatabaseUrl, max: 2 });

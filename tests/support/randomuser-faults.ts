@@ -1,4 +1,4 @@
-import { endpoints } from '../../infra/stack/endpoints.js';
+import { endpoints } from '#infra/stack/endpoints.ts';
 
 /** Queues a fault for the next `times` API calls of the stack's randomuser source. */
 export async function injectFault(kind: string, times = 1, delayMs = 0): Promise<void> {

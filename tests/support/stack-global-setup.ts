@@ -1,5 +1,5 @@
-import { pipelineServiceNames } from '../../infra/stack/services/index.js';
-import { allRunning, down, up } from '../../infra/stack/stack.js';
+import { pipelineServiceNames } from '#infra/stack/services/index.ts';
+import { allRunning, down, up } from '#infra/stack/stack.ts';
 
 /**
  * Brings the pipeline's services up for a suite that needs them, through the same code as

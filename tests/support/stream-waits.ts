@@ -5,12 +5,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type cassandraDriver from 'cassandra-driver';
-import { localQueueUrl } from '../../infra/stack/local-stage/resources.js';
-import { localKafka } from '../../infra/stack/local-stage/clients.js';
-import { localResources } from '../../infra/stack/local-stage/resources.js';
-import { waitUntil } from '../../infra/stack/lib/wait.js';
-import type { DeadLetter } from '../../functions/sink/dead-letter.js';
-import { cassandraChecksum } from './stream.js';
+import { localQueueUrl } from '#infra/stack/local-stage/resources.ts';
+import { localKafka } from '#infra/stack/local-stage/clients.ts';
+import { localResources } from '#infra/stack/local-stage/resources.ts';
+import { waitUntil } from '#infra/stack/lib/wait.ts';
+import type { DeadLetter } from '#functions/sink/dead-letter.ts';
+import { cassandraChecksum } from './stream.ts';
 
 /** Waits until Cassandra holds all `keys` (counted with a checksum), and returns that checksum. */
 export async function waitForCassandra(

@@ -7,12 +7,12 @@ import { createHash } from 'node:crypto';
 import cassandraDriver from 'cassandra-driver';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import type pg from 'pg';
-import { RAW_BATCH_FORMAT, type RawBatch } from '../../functions/lib/batch.js';
-import { ApiUser, withoutSecrets } from '../../functions/lib/randomuser.js';
-import { normalizeBatch } from '../../functions/persist/normalize.js';
-import { writeUsers } from '../../functions/persist/user-store.js';
-import { generate, parseQuery } from '../../infra/randomuser/generator.js';
-import { userContentFields } from '../../functions/lib/user-event.js';
+import { RAW_BATCH_FORMAT, type RawBatch } from '#lib/batch.ts';
+import { ApiUser, withoutSecrets } from '#lib/randomuser.ts';
+import { normalizeBatch } from '#functions/persist/normalize.ts';
+import { writeUsers } from '#functions/persist/user-store.ts';
+import { generate, parseQuery } from '#infra/randomuser/generator.ts';
+import { userContentFields } from '#lib/user-event.ts';
 
 /** A raw batch of `count` users (at most 5000) generated for `seed`, as fetch would land it. */
 export function generatedBatch(seed: string, count: number): RawBatch {

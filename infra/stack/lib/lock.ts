@@ -1,6 +1,6 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { isAlive, sleep } from './process.js';
+import { isAlive, sleep } from './process.ts';
 
 let depth = 0;
 

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { commandLine } from './process.js';
+import { commandLine } from './process.ts';
 
 const execFileAsync = promisify(execFile);
 

@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { repoRoot } from '../../pipeline/files.js';
-import { settings } from '../settings.js';
+import { repoRoot } from '#infra/pipeline/files.ts';
+import { settings } from '../settings.ts';
 
 export { repoRoot };
 

@@ -1,11 +1,11 @@
 import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { mkdir, rm, writeFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { PrerequisiteError } from './errors.js';
-import { settings } from '../settings.js';
-import { run } from './process.js';
-import { downloadsDir } from './paths.js';
-import { versions } from '../versions.js';
+import { PrerequisiteError } from './errors.ts';
+import { settings } from '../settings.ts';
+import { run } from './process.ts';
+import { downloadsDir } from './paths.ts';
+import { versions } from '../versions.ts';
 
 /** Finds an executable on PATH, or undefined. */
 export function onPath(name: string): string | undefined {

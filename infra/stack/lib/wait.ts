@@ -1,4 +1,4 @@
-import { sleep } from './process.js';
+import { sleep } from './process.ts';
 
 /**
  * Polls `probe` until it resolves true or `timeoutMs` passes. A probe that throws counts as "not

@@ -4,7 +4,7 @@
  */
 import cassandraDriver from 'cassandra-driver';
 import { Kafka, logLevel } from 'kafkajs';
-import { endpoints } from '../endpoints.js';
+import { endpoints } from '../endpoints.ts';
 
 /** AWS SDK v3 client options for the local AWS emulator (test credentials). */
 export const localAwsConfig = {

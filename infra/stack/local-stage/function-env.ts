@@ -1,5 +1,5 @@
-import { endpoints } from '../endpoints.js';
-import { localQueueUrl, localResources } from './resources.js';
+import { endpoints } from '../endpoints.ts';
+import { localQueueUrl, localResources } from './resources.ts';
 
 /** Every function serverless.yml defines. */
 export type FunctionName = 'health' | 'fetch' | 'persist' | 'publish' | 'status' | 'sink';

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pipelineResources } from '../../pipeline/resources.js';
-import { endpoints } from '../endpoints.js';
-import { stackHome } from '../lib/paths.js';
-import { settings } from '../settings.js';
+import { pipelineResources } from '#infra/pipeline/resources.ts';
+import { endpoints } from '../endpoints.ts';
+import { stackHome } from '../lib/paths.ts';
+import { settings } from '../settings.ts';
 
 /**
  * The resources of the `local` stage, the one the native stack serves (serverless.yml's default

@@ -4,14 +4,14 @@ import path from 'node:path';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
-import { endpoints } from '../endpoints.js';
-import { PrerequisiteError } from '../lib/errors.js';
-import { downloadsDir } from '../lib/paths.js';
-import { run } from '../lib/process.js';
-import { findPython313, installOnce, installPythonVenv, onPath } from '../lib/toolchain.js';
-import { ProcessService, type Progress } from '../service.js';
-import { settings, type StackSettings } from '../settings.js';
-import { versions } from '../versions.js';
+import { endpoints } from '../endpoints.ts';
+import { PrerequisiteError } from '../lib/errors.ts';
+import { downloadsDir } from '../lib/paths.ts';
+import { run } from '../lib/process.ts';
+import { findPython313, installOnce, installPythonVenv, onPath } from '../lib/toolchain.ts';
+import { ProcessService, type Progress } from '../service.ts';
+import { settings, type StackSettings } from '../settings.ts';
+import { versions } from '../versions.ts';
 
 /** Which AWS emulator runs on port 4566, why, and the interpreter its venv is made from. */
 const EmulatorChoice = z.object({

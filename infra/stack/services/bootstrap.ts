@@ -10,23 +10,24 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
-import { applyRepoMigrations } from '../../pipeline/cassandra-migrations.js';
-import { pipelineFiles } from '../../pipeline/files.js';
-import { migratePostgres } from '../../pipeline/postgres-migrations.js';
-import { registerUserEventSchema } from '../../pipeline/schemas.js';
-import { ensureTopic } from '../../pipeline/topics.js';
-import { endpoints } from '../endpoints.js';
-import { servicePaths } from '../lib/paths.js';
-import { localAwsConfig, localCassandra, localKafka } from '../local-stage/clients.js';
+import { applyRepoMigrations } from '#infra/pipeline/cassandra-migrations.ts';
+import { pipelineFiles } from '#infra/pipeline/files.ts';
+import { migratePostgres } from '#infra/pipeline/postgres-migrations.ts';
+import { registerUserEventSchema } from '#infra/pipeline/schemas.ts';
+import { ensureTopic } from '#infra/pipeline/topics.ts';
+import { endpoints } from '../endpoints.ts';
+import { servicePaths } from '../lib/paths.ts';
+import { localAwsConfig, localCassandra, localKafka } from '../local-stage/clients.ts';
 import {
   apiKeyFile,
   localApiKey,
   localDatabaseUrl,
   localResources,
   usersTopicPartitions,
-} from '../local-stage/resources.js';
-import type { Progress, StackService } from '../service.js';
+} from '../local-stage/resources.ts';
+import type { Progress, StackService } from '../service.ts';
 const { pipeline } = endpoints.postgres;
 
 /** The AWS emulator's clients the bootstrap uses, made for one run and destroyed after it. */
@@ -107,6 +108,15 @@ async function bootstrapLocalStage(report: Progress): Promise<void> {
 const migrationFiles = async (dir: string, pattern: RegExp): Promise<number> =>
   (await readdir(dir)).filter((name) => pattern.test(name)).length;
 
+/** The checks' Kafka client: one attempt, no retries, no log lines (a missing topic is the answer). */
+const quietKafka = new Kafka({
+  clientId: 'bootstrap-check',
+  brokers: [...endpoints.kafka.brokers],
+  logLevel: logLevel.NOTHING,
+  connectionTimeout: 2000,
+  retry: { retries: 0 },
+});
+
 /** A check of one resource: undefined when it is there, else what is missing. */
 type Check = () => Promise<string | undefined>;
 
@@ -149,7 +159,7 @@ async function missingResources(): Promise<string[]> {
       }),
     ),
     present(`topic ${localResources.usersTopic}`, async () => {
-      const admin = localKafka('bootstrap-check').admin();
+      const admin = quietKafka.admin();
       await admin.connect();
       try {
         const { topics } = await admin.fetchTopicMetadata({ topics: [localResources.usersTopic] });

@@ -2,12 +2,12 @@ import { readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import cassandraDriver from 'cassandra-driver';
-import { endpoints } from '../endpoints.js';
-import { downloadsDir } from '../lib/paths.js';
-import { fetchMavenClosure, findJava } from '../lib/toolchain.js';
-import { ProcessService, type Progress } from '../service.js';
-import { settings } from '../settings.js';
-import { versions } from '../versions.js';
+import { endpoints } from '../endpoints.ts';
+import { downloadsDir } from '../lib/paths.ts';
+import { fetchMavenClosure, findJava } from '../lib/toolchain.ts';
+import { ProcessService, type Progress } from '../service.ts';
+import { settings } from '../settings.ts';
+import { versions } from '../versions.ts';
 
 /** The heap is explicit: the default would take a quarter of the machine's memory. */
 const HEAP = settings.CASSANDRA_HEAP;

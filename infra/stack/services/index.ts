@@ -1,13 +1,13 @@
-import type { StackService } from '../service.js';
-import { airflowApi, airflowDagProcessor, airflowScheduler } from './airflow.js';
-import { aws } from './aws.js';
-import { bootstrap } from './bootstrap.js';
-import { cassandra } from './cassandra.js';
-import { kafka } from './kafka.js';
-import { postgres } from './postgres.js';
-import { randomuser } from './randomuser.js';
-import { registry } from './registry.js';
-import { sparkJob, sparkMaster, sparkWorker } from './spark.js';
+import type { StackService } from '../service.ts';
+import { airflowApi, airflowDagProcessor, airflowScheduler } from './airflow.ts';
+import { aws } from './aws.ts';
+import { bootstrap } from './bootstrap.ts';
+import { cassandra } from './cassandra.ts';
+import { kafka } from './kafka.ts';
+import { postgres } from './postgres.ts';
+import { randomuser } from './randomuser.ts';
+import { registry } from './registry.ts';
+import { sparkJob, sparkMaster, sparkWorker } from './spark.ts';
 
 /**
  * What the functions need (`sls offline`, the integration and e2e suites): the pipeline's services

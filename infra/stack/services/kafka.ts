@@ -2,12 +2,12 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { endpoints } from '../endpoints.js';
-import { downloadsDir } from '../lib/paths.js';
-import { run } from '../lib/process.js';
-import { fetchMavenClosure, findJava } from '../lib/toolchain.js';
-import { ProcessService, type Progress } from '../service.js';
-import { versions } from '../versions.js';
+import { endpoints } from '../endpoints.ts';
+import { downloadsDir } from '../lib/paths.ts';
+import { run } from '../lib/process.ts';
+import { fetchMavenClosure, findJava } from '../lib/toolchain.ts';
+import { ProcessService, type Progress } from '../service.ts';
+import { versions } from '../versions.ts';
 
 const [broker] = endpoints.kafka.brokers;
 const brokerPort = Number(broker.split(':')[1]);

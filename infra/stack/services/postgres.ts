@@ -3,13 +3,13 @@ import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { endpoints } from '../endpoints.js';
-import { PrerequisiteError, StartupError } from '../lib/errors.js';
-import { servicePaths } from '../lib/paths.js';
-import { commandLine, isAlive, run, sleep, stopProcess } from '../lib/process.js';
-import { onPath } from '../lib/toolchain.js';
-import type { Progress, StackService } from '../service.js';
-import { settings } from '../settings.js';
+import { endpoints } from '../endpoints.ts';
+import { PrerequisiteError, StartupError } from '../lib/errors.ts';
+import { servicePaths } from '../lib/paths.ts';
+import { commandLine, isAlive, run, sleep, stopProcess } from '../lib/process.ts';
+import { onPath } from '../lib/toolchain.ts';
+import type { Progress, StackService } from '../service.ts';
+import { settings } from '../settings.ts';
 
 const { host, port, superuser } = endpoints.postgres;
 

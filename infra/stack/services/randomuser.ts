@@ -1,7 +1,7 @@
 import path from 'node:path';
-import { endpoints } from '../endpoints.js';
-import { repoRoot } from '../lib/paths.js';
-import { ProcessService } from '../service.js';
+import { endpoints } from '../endpoints.ts';
+import { repoRoot } from '../lib/paths.ts';
+import { ProcessService } from '../service.ts';
 
 const { port } = endpoints.randomuser;
 

@@ -1,12 +1,12 @@
 import { readdirSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { endpoints } from '../endpoints.js';
-import { downloadsDir } from '../lib/paths.js';
-import { run } from '../lib/process.js';
-import { fetchMavenArtifact, findJava, installOnce } from '../lib/toolchain.js';
-import { ProcessService, type Progress } from '../service.js';
-import { versions } from '../versions.js';
+import { endpoints } from '../endpoints.ts';
+import { downloadsDir } from '../lib/paths.ts';
+import { run } from '../lib/process.ts';
+import { fetchMavenArtifact, findJava, installOnce } from '../lib/toolchain.ts';
+import { ProcessService, type Progress } from '../service.ts';
+import { versions } from '../versions.ts';
 
 const { port, managementPort } = endpoints.registry;
 const db = endpoints.postgres.registry;

@@ -4,12 +4,12 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, writeFileSync 
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { PrerequisiteError } from '../lib/errors.js';
-import { downloadsDir, repoRoot } from '../lib/paths.js';
-import { isAlive } from '../lib/process.js';
-import { fetchMavenClosure, findJava, installPythonVenv, onPath } from '../lib/toolchain.js';
-import { ProcessService, type Progress } from '../service.js';
-import { versions } from '../versions.js';
+import { PrerequisiteError } from '../lib/errors.ts';
+import { downloadsDir, repoRoot } from '../lib/paths.ts';
+import { isAlive } from '../lib/process.ts';
+import { fetchMavenClosure, findJava, installPythonVenv, onPath } from '../lib/toolchain.ts';
+import { ProcessService, type Progress } from '../service.ts';
+import { versions } from '../versions.ts';
 
 /** Where the Spark services listen, all on 127.0.0.1. */
 export const sparkEndpoints = {

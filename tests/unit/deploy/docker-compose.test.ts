@@ -5,8 +5,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { repoRoot } from '../../../infra/stack/lib/paths.js';
-import { services as nativeServices } from '../../../infra/stack/services/index.js';
+import { repoRoot } from '#infra/stack/lib/paths.ts';
+import { services as nativeServices } from '#infra/stack/services/index.ts';
 
 /** Runs Debian's docker-compose (1.29), which validates and normalises a file with no engine. */
 function compose(args: string[], file = path.join(repoRoot, 'docker-compose.yml')) {

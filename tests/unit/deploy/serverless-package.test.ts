@@ -2,15 +2,10 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { packagedTemplate, slsPackage } from '../../../infra/aws/sls-package.js';
-import { endpoints } from '../../../infra/stack/endpoints.js';
-import { localFunctionEnvironments } from '../../../infra/stack/local-stage/function-env.js';
-import {
-  PersistSettings,
-  PublishSettings,
-  SinkSettings,
-  StatusSettings,
-} from '../../../functions/lib/config.js';
+import { packagedTemplate, slsPackage } from '#infra/aws/sls-package.ts';
+import { endpoints } from '#infra/stack/endpoints.ts';
+import { localFunctionEnvironments } from '#infra/stack/local-stage/function-env.ts';
+import { PersistSettings, PublishSettings, SinkSettings, StatusSettings } from '#lib/config.ts';
 
 const Template = z.object({
   Resources: z.record(

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { fetchBatch, planPages, type FetchBatchDeps } from '../../../functions/fetch/fetch-batch.js';
-import type { FetchPage, PageRequest } from '../../../functions/fetch/source.js';
-import { RawBatch } from '../../../functions/lib/batch.js';
-import { BadRequestError, UpstreamError } from '../../../functions/lib/errors.js';
-import { withoutSecrets, ApiUser } from '../../../functions/lib/randomuser.js';
-import { numericPostcodeUser } from '../../fixtures/randomuser.js';
+import { fetchBatch, planPages, type FetchBatchDeps } from '#functions/fetch/fetch-batch.ts';
+import type { FetchPage, PageRequest } from '#functions/fetch/source.ts';
+import { RawBatch } from '#lib/batch.ts';
+import { BadRequestError, UpstreamError } from '#lib/errors.ts';
+import { withoutSecrets, ApiUser } from '#lib/randomuser.ts';
+import { numericPostcodeUser } from '#tests/fixtures/randomuser.ts';
 
 const user = withoutSecrets(ApiUser.parse(numericPostcodeUser));
 

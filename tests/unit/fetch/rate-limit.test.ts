@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UserRateLimiter } from '../../../functions/fetch/rate-limit.js';
+import { UserRateLimiter } from '#functions/fetch/rate-limit.ts';
 
 describe('UserRateLimiter', () => {
   it('lets the capacity through at once, then makes later requests wait for the refill', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { BadRequestError } from '../../../functions/lib/errors.js';
-import { parseBody } from '../../../functions/lib/http.js';
-import { FetchRequest } from '../../../functions/fetch/request.js';
+import { BadRequestError } from '#lib/errors.ts';
+import { parseBody } from '#lib/http.ts';
+import { FetchRequest } from '#functions/fetch/request.ts';
 
 const parse = (body: string) => parseBody(FetchRequest, body);
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { splitResults } from '../../../functions/fetch/source.js';
-import { apiResponse, numericPostcodeUser } from '../../fixtures/randomuser.js';
+import { splitResults } from '#functions/fetch/source.ts';
+import { apiResponse, numericPostcodeUser } from '#tests/fixtures/randomuser.ts';
 
 const SECRET_FIELDS = ['password', 'salt', 'md5', 'sha1', 'sha256'];
 

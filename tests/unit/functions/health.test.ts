@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { handler, healthReport } from '../../../functions/health/handler.js';
+import { handler, healthReport } from '#functions/health/handler.ts';
 
 /** A Lambda context as the runtime passes it (less the deprecated callbacks). */
 const lambdaContext: Omit<Context, 'done' | 'fail' | 'succeed'> = {

@@ -8,8 +8,8 @@ import {
   forTarget,
   migrateCassandra,
   type CqlSession,
-} from '../../../infra/pipeline/cassandra-migrations.js';
-import { repoRoot } from '../../../infra/stack/lib/paths.js';
+} from '#infra/pipeline/cassandra-migrations.ts';
+import { repoRoot } from '#infra/stack/lib/paths.ts';
 
 describe('the CQL migrations', () => {
   it('splits a file into its statements, dropping comments, keeping semicolons inside a statement line', () => {

@@ -3,10 +3,7 @@ import { rootCertificates } from 'node:tls';
 import { SigV4AuthProvider } from 'aws-sigv4-auth-cassandra-plugin';
 import cassandraDriver from 'cassandra-driver';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  cassandraClientOptions,
-  type CassandraConnectionSettings,
-} from '../../../functions/lib/cassandra.js';
+import { cassandraClientOptions, type CassandraConnectionSettings } from '#lib/cassandra.ts';
 
 /** The sink's settings on the aws stage (serverless.yml params.aws). */
 const keyspaces: CassandraConnectionSettings = {

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { sslOptions } from '../../../functions/lib/db.js';
+import { sslOptions } from '#lib/db.ts';
 
 describe('database TLS', () => {
   it("checks an RDS certificate against Amazon RDS's own CAs, bundled (no file, no download)", () => {

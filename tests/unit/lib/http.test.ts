@@ -8,8 +8,8 @@ import {
   TransientError,
   UnprocessableError,
   UpstreamError,
-} from '../../../functions/lib/errors.js';
-import { httpHandler } from '../../../functions/lib/http.js';
+} from '#lib/errors.ts';
+import { httpHandler } from '#lib/http.ts';
 
 /** An API Gateway REST proxy event as API Gateway (and serverless-offline) delivers it. */
 function postEvent(body: string | null, headers: Record<string, string> = {}): APIGatewayProxyEvent {

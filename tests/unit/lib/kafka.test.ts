@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { KafkaClient } from '@aws-sdk/client-kafka';
 import type { SASLOptions } from 'kafkajs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { KafkaSettings, MskDeps } from '../../../functions/lib/kafka.js';
+import type { KafkaSettings, MskDeps } from '#lib/kafka.ts';
 
 const clusterArn =
   'arn:aws:kafka:eu-west-1:123456789012:cluster/user-pipeline-aws/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0-s1';
@@ -43,7 +43,7 @@ function mskClientAnswering(status: number, body: object, seen: Seen[]): KafkaCl
 /** The module as a new Lambda container loads it: nothing discovered yet. */
 const freshContainer = async () => {
   vi.resetModules();
-  return import('../../../functions/lib/kafka.js');
+  return import('#lib/kafka.ts');
 };
 
 const aws: KafkaSettings = { AWS_REGION: 'eu-west-1', MSK_CLUSTER_ARN: clusterArn };

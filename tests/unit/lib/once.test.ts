@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lazy } from '../../../functions/lib/once.js';
+import { lazy } from '#lib/once.ts';
 
 /** A promise and the functions that settle it, so a test decides when a creation finishes. */
 function deferred<T>() {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeBatch } from '../../../functions/persist/normalize.js';
-import { userKey } from '../../../functions/lib/user-key.js';
-import { fixtureBatch } from '../../support/batches.js';
+import { normalizeBatch } from '#functions/persist/normalize.ts';
+import { userKey } from '#lib/user-key.ts';
+import { fixtureBatch } from '#tests/support/batches.ts';
 
 describe('userKey', () => {
   it('is a version-5 UUID of the place in the source, the same on every replay', () => {

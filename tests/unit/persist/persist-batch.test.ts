@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { persistBatch, PersistRequest } from '../../../functions/persist/persist-batch.js';
-import type { UserRow } from '../../../functions/persist/normalize.js';
-import { BadRequestError, NotFoundError, UnprocessableError } from '../../../functions/lib/errors.js';
-import { parseBody } from '../../../functions/lib/http.js';
-import { INVALID_JSON } from '../../../functions/lib/raw-store.js';
-import { fixtureBatch } from '../../support/batches.js';
+import { persistBatch, PersistRequest } from '#functions/persist/persist-batch.ts';
+import type { UserRow } from '#functions/persist/normalize.ts';
+import { BadRequestError, NotFoundError, UnprocessableError } from '#lib/errors.ts';
+import { parseBody } from '#lib/http.ts';
+import { INVALID_JSON } from '#lib/raw-store.ts';
+import { fixtureBatch } from '#tests/support/batches.ts';
 
 const KEY = 'raw/date=2026-11-22/batch=0123456789abcdef0123456789abcdef.json';
 

@@ -1,18 +1,10 @@
 import type { Message } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, TransientError } from '../../../functions/lib/errors.js';
-import type { UserEvent } from '../../../functions/lib/user-event.js';
-import {
-  PublishRequest,
-  relayOutbox,
-  type OutboxRelayDeps,
-} from '../../../functions/publish/outbox-relay.js';
-import type {
-  OutboxConnection,
-  OutboxStore,
-  OutboxTransaction,
-} from '../../../functions/publish/outbox-store.js';
-import { userEvent } from '../../fixtures/kafka-events.js';
+import { ConfigError, TransientError } from '#lib/errors.ts';
+import type { UserEvent } from '#lib/user-event.ts';
+import { PublishRequest, relayOutbox, type OutboxRelayDeps } from '#functions/publish/outbox-relay.ts';
+import type { OutboxConnection, OutboxStore, OutboxTransaction } from '#functions/publish/outbox-store.ts';
+import { userEvent } from '#tests/fixtures/kafka-events.ts';
 
 /**
  * An outbox in memory behind the store's port, with the semantics of its SQL: a claim takes the

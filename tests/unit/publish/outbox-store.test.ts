@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { TransientError } from '../../../functions/lib/errors.js';
-import { outboxStore, type OutboxClient, type OutboxPool } from '../../../functions/publish/outbox-store.js';
-import { userEvent } from '../../fixtures/kafka-events.js';
+import { TransientError } from '#lib/errors.ts';
+import { outboxStore, type OutboxClient, type OutboxPool } from '#functions/publish/outbox-store.ts';
+import { userEvent } from '#tests/fixtures/kafka-events.ts';
 
 /** A statement as the store sent it: its text, whitespace collapsed, and its values. */
 interface Statement {

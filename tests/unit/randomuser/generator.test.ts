@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { NATIONALITIES } from '../../../infra/randomuser/datasets.js';
-import { generate, parseQuery, type Query } from '../../../infra/randomuser/generator.js';
+import { NATIONALITIES } from '#infra/randomuser/datasets.ts';
+import { generate, parseQuery, type Query } from '#infra/randomuser/generator.ts';
 
 const NOW = Date.UTC(2026, 10, 22);
 const fixedSeed = (): string => 'f00dfeedf00dfeed';

@@ -1,22 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { TransientError } from '../../../functions/lib/errors.js';
-import type { UserEvent } from '../../../functions/lib/user-event.js';
-import { decodeRecord, type SchemaLookup } from '../../../functions/sink/decode-record.js';
-import { deadLetterOf, sqsBatches, type DeadLetter } from '../../../functions/sink/dead-letter.js';
-import { KafkaEvent, recordsOf } from '../../../functions/sink/kafka-event.js';
-import { sinkBatch, type SinkBatchDeps } from '../../../functions/sink/sink-batch.js';
-import { newestPerUser, upsertParams, UPSERT_USER } from '../../../functions/sink/user-table.js';
-import {
-  awsMskSample,
-  awsSelfManagedSample,
-} from '../../../plugins/serverless-offline-kafka/tests/fixtures/aws-kafka-events.ts';
+import { TransientError } from '#lib/errors.ts';
+import type { UserEvent } from '#lib/user-event.ts';
+import { decodeRecord, type SchemaLookup } from '#functions/sink/decode-record.ts';
+import { deadLetterOf, sqsBatches, type DeadLetter } from '#functions/sink/dead-letter.ts';
+import { KafkaEvent, recordsOf } from '#functions/sink/kafka-event.ts';
+import { sinkBatch, type SinkBatchDeps } from '#functions/sink/sink-batch.ts';
+import { newestPerUser, upsertParams, UPSERT_USER } from '#functions/sink/user-table.ts';
+import { awsMskSample, awsSelfManagedSample } from '#plugin/tests/fixtures/aws-kafka-events.ts';
 import {
   kafkaRecord,
   mskEvent,
   userEvent,
   userEventRecord,
   userEventType,
-} from '../../fixtures/kafka-events.js';
+} from '#tests/fixtures/kafka-events.ts';
 
 const SCHEMA_ID = 7;
 const schemaFor: SchemaLookup = (id) =>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PrerequisiteError } from '../../../infra/stack/lib/errors.js';
-import { chooseEmulator } from '../../../infra/stack/services/aws.js';
+import { PrerequisiteError } from '#infra/stack/lib/errors.ts';
+import { chooseEmulator } from '#infra/stack/services/aws.ts';
 
 describe('chooseEmulator', () => {
   it('runs LocalStack when a Python 3.13 exists', () => {

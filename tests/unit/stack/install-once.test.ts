@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { installOnce } from '../../../infra/stack/lib/toolchain.js';
+import { installOnce } from '#infra/stack/lib/toolchain.ts';
 
 describe('installOnce', () => {
   it('builds once for callers that ask at the same time, as services starting in parallel do', async () => {

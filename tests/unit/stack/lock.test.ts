@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { withLock } from '../../../infra/stack/lib/lock.js';
+import { withLock } from '#infra/stack/lib/lock.ts';
 
 const lockFile = (): string => path.join(mkdtempSync(path.join(os.tmpdir(), 'stack-lock-')), 'stack.lock');
 

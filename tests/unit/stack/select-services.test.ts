@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { PrerequisiteError } from '../../../infra/stack/lib/errors.js';
-import { findJava } from '../../../infra/stack/lib/toolchain.js';
-import { services } from '../../../infra/stack/services/index.js';
-import { selectServices } from '../../../infra/stack/stack.js';
+import { PrerequisiteError } from '#infra/stack/lib/errors.ts';
+import { findJava } from '#infra/stack/lib/toolchain.ts';
+import { services } from '#infra/stack/services/index.ts';
+import { selectServices } from '#infra/stack/stack.ts';
 
 describe('selectServices', () => {
   it('picks every service when none is named', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { NotFoundError } from '../../../functions/lib/errors.js';
-import { batchStatus, StatusRequest, type BatchUser } from '../../../functions/status/batch-status.js';
+import { NotFoundError } from '#lib/errors.ts';
+import { batchStatus, StatusRequest, type BatchUser } from '#functions/status/batch-status.ts';
 
 const user = (n: number, version: number, published: boolean): BatchUser => ({
   userKey: `00000000-0000-5000-8000-${String(n).padStart(12, '0')}`,

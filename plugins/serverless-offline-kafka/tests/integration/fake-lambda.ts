@@ -8,7 +8,7 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { LambdaKafkaEvent } from '../../event-builder.ts';
+import type { LambdaKafkaEvent } from '#plugin/event-builder.ts';
 
 /** A handler: returning means success, throwing means an unhandled function error. */
 export type FakeHandler = (event: LambdaKafkaEvent) => unknown;

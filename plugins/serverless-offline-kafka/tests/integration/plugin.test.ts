@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import ServerlessOfflineKafka from '../../index.ts';
-import type { ServerlessLike } from '../../index.ts';
+import ServerlessOfflineKafka from '#plugin/index.ts';
+import type { ServerlessLike } from '#plugin/index.ts';
 import { createTopic, kafkaClient, produce } from './broker.ts';
 import { startFakeLambda } from './fake-lambda.ts';
 import type { FakeLambda } from './fake-lambda.ts';

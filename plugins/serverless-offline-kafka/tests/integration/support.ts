@@ -10,14 +10,14 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Kafka } from 'kafkajs';
-import { resolveConfig } from '../../config.ts';
-import type { MappingDefinition } from '../../config.ts';
-import type { LambdaKafkaEvent, LambdaKafkaRecord } from '../../event-builder.ts';
-import { createLambdaInvoker } from '../../invoker.ts';
-import { createSqsDestination } from '../../on-failure.ts';
-import type { KafkaFailureRecord } from '../../on-failure.ts';
-import { KafkaPoller } from '../../poller.ts';
-import type { PollerLog } from '../../poller.ts';
+import { resolveConfig } from '#plugin/config.ts';
+import type { MappingDefinition } from '#plugin/config.ts';
+import type { LambdaKafkaEvent, LambdaKafkaRecord } from '#plugin/event-builder.ts';
+import { createLambdaInvoker } from '#plugin/invoker.ts';
+import { createSqsDestination } from '#plugin/on-failure.ts';
+import type { KafkaFailureRecord } from '#plugin/on-failure.ts';
+import { KafkaPoller } from '#plugin/poller.ts';
+import type { PollerLog } from '#plugin/poller.ts';
 import { brokers, sqsEndpoint, unique } from './broker.ts';
 import type { FakeLambda } from './fake-lambda.ts';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Batcher } from '../../batcher.ts';
-import type { SizedRecord } from '../../batcher.ts';
-import { buildEvent, eventSizes, jsonBytes, MAX_PAYLOAD_BYTES } from '../../event-builder.ts';
-import type { EventSourceInfo, LambdaKafkaRecord } from '../../event-builder.ts';
+import { Batcher } from '#plugin/batcher.ts';
+import type { SizedRecord } from '#plugin/batcher.ts';
+import { buildEvent, eventSizes, jsonBytes, MAX_PAYLOAD_BYTES } from '#plugin/event-builder.ts';
+import type { EventSourceInfo, LambdaKafkaRecord } from '#plugin/event-builder.ts';
 
 const source: EventSourceInfo = {
   kind: 'msk',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, resolveConfig } from '../../config.ts';
-import type { MappingDefinition, ServiceInput } from '../../config.ts';
+import { ConfigError, resolveConfig } from '#plugin/config.ts';
+import type { MappingDefinition, ServiceInput } from '#plugin/config.ts';
 
 const kafkaEvent = (fields: Record<string, unknown> = {}): Record<string, unknown> => ({
   kafka: {

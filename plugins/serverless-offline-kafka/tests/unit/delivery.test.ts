@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { SizedRecord } from '../../batcher.ts';
-import { backoffMs, Delivery, DeliveryAbandoned } from '../../delivery.ts';
-import type { DeliveryMapping } from '../../delivery.ts';
-import { jsonBytes } from '../../event-builder.ts';
-import type { LambdaKafkaEvent, LambdaKafkaRecord } from '../../event-builder.ts';
-import type { InvokeOutcome } from '../../invoker.ts';
-import type { KafkaFailureRecord } from '../../on-failure.ts';
+import type { SizedRecord } from '#plugin/batcher.ts';
+import { backoffMs, Delivery, DeliveryAbandoned } from '#plugin/delivery.ts';
+import type { DeliveryMapping } from '#plugin/delivery.ts';
+import { jsonBytes } from '#plugin/event-builder.ts';
+import type { LambdaKafkaEvent, LambdaKafkaRecord } from '#plugin/event-builder.ts';
+import type { InvokeOutcome } from '#plugin/invoker.ts';
+import type { KafkaFailureRecord } from '#plugin/on-failure.ts';
 
 const DLQ = 'arn:aws:sqs:us-east-1:000000000000:dlq';
 

@@ -7,8 +7,8 @@ import {
   jsonBytes,
   toLambdaHeaders,
   toLambdaRecord,
-} from '../../event-builder.ts';
-import type { LambdaKafkaRecord } from '../../event-builder.ts';
+} from '#plugin/event-builder.ts';
+import type { LambdaKafkaRecord } from '#plugin/event-builder.ts';
 import { awsMskSample, awsSelfManagedSample } from '../fixtures/aws-kafka-events.ts';
 
 /** A message as kafkajs hands it to eachBatch, with the batch context its types leave out. */

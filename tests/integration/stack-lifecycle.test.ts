@@ -71,7 +71,7 @@ describe('stack lifecycle', () => {
     expect(shown.status).toBe(3);
     expect(shown.stdout).toMatch(
       new RegExp(
-        `^bootstrap\\s+-\\s+NOT READY\\s+-\\s+missing: queue ${localResources.deadLetterQueue}$`,
+        `^bootstrap\\s+-\\s+-\\s+NOT READY\\s+-\\s+missing: queue ${localResources.deadLetterQueue}$`,
         'm',
       ),
     );

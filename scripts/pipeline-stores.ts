@@ -1,7 +1,7 @@
 /** Reads of the pipeline's stores that the demo and the benchmark share. */
 import type cassandraDriver from 'cassandra-driver';
 import type pg from 'pg';
-import { usersByKey } from '#functions/status/batch-store.ts';
+import { usersByKey } from '#lib/user-rows.ts';
 import { localResources } from '#infra/stack/local-stage/resources.ts';
 
 /**

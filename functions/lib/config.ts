@@ -128,6 +128,8 @@ export const SinkSettings = Common.extend(Registry.shape)
     SINK_CONCURRENCY: int(1, 1024).default(128),
     /** The SQS queue for poison records. */
     DEAD_LETTER_QUEUE_URL: z.url(),
+    /** Amazon Keyspaces refuses write times older than 2 days: the sink sorts such replays out first. */
+    CASSANDRA_TARGET: z.enum(['cassandra', 'keyspaces']).default('cassandra'),
   });
 export type SinkSettings = z.infer<typeof SinkSettings>;
 

@@ -69,7 +69,8 @@ export async function writeUsers(
       WITH upserted AS (
         INSERT INTO users AS u (${columns})
         SELECT DISTINCT ON (user_key) ${columns} FROM staging_users
-        ON CONFLICT (user_key) DO UPDATE SET ${updates}, version = u.version + 1, updated_at = now()
+        ON CONFLICT (user_key) DO UPDATE SET ${updates}, version = u.version + 1,
+          updated_at = greatest(now(), u.updated_at + interval '1 millisecond')
         WHERE u.content_hash IS DISTINCT FROM EXCLUDED.content_hash
         RETURNING u.user_key, u.version, (u.xmax = 0) AS inserted
       ), queued AS (

@@ -6,6 +6,7 @@ import { loadSettings, SinkSettings } from '#lib/config.ts';
 import { loggableError, UnprocessableError } from '#lib/errors.ts';
 import { logger } from '#lib/logger.ts';
 import { schemaRegistry } from '#lib/schema-registry.ts';
+import { versionsInCassandra } from '#lib/user-rows.ts';
 import { sendDeadLetters } from './dead-letter.ts';
 import { KafkaEvent } from './kafka-event.ts';
 import { sinkBatch, type SinkBatchDeps, type SinkBatchResult } from './sink-batch.ts';
@@ -25,6 +26,8 @@ const deps: SinkBatchDeps = {
   writeUsers: async (events) => {
     await writeUsers(await cassandraSession(settings), events, settings.SINK_CONCURRENCY);
   },
+  versionsOf: async (keys) => versionsInCassandra(await cassandraSession(settings), keys),
+  target: settings.CASSANDRA_TARGET,
   deadLetter: (letters) => sendDeadLetters(sqsClient(settings), settings.DEAD_LETTER_QUEUE_URL, letters),
 };
 

@@ -2,14 +2,15 @@ import { Readable } from 'node:stream';
 import cassandraDriver from 'cassandra-driver';
 import { TransientError } from '#lib/errors.ts';
 import { userContentFields, type UserEvent } from '#lib/user-event.ts';
+import { writeTimeOf } from './write-time.ts';
 
 /** The columns the sink writes: the user's content, and when PostgreSQL last changed it. */
 const columns = [...userContentFields, 'updated_at'] as const;
 
 /**
- * The upsert: a prepared INSERT whose write time is the event's version. Cassandra keeps, cell by
- * cell, the value with the highest write time, so a late or replayed event (lower or equal version)
- * never overwrites a newer one. (A manual DELETE must therefore use a timestamp above the version.)
+ * The upsert: a prepared INSERT whose write time is the event's time (write-time.ts). Cassandra keeps,
+ * cell by cell, the value with the highest write time, so a late or replayed event (an older version,
+ * so an earlier time) never overwrites a newer one. (A manual DELETE must use a later timestamp.)
  */
 export const UPSERT_USER = `INSERT INTO users (${columns.join(', ')}, sunk_at) VALUES (${columns
   .map(() => '?')
@@ -22,7 +23,7 @@ export function upsertParams(event: UserEvent, sunkAt: Date): unknown[] {
   return [
     ...columns.map((column) => (timestamps.has(column) ? new Date(event[column] as number) : event[column])),
     sunkAt,
-    cassandraDriver.types.Long.fromNumber(event.version),
+    writeTimeOf(event),
   ];
 }
 

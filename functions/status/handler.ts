@@ -3,7 +3,8 @@ import { loadSettings, StatusSettings } from '#lib/config.ts';
 import { dbPool } from '#lib/db.ts';
 import { httpHandler } from '#lib/http.ts';
 import { batchStatus, StatusRequest, type BatchStatusDeps } from './batch-status.ts';
-import { usersOfBatch, versionsInCassandra } from './batch-store.ts';
+import { versionsInCassandra } from '#lib/user-rows.ts';
+import { usersOfBatch } from './batch-store.ts';
 
 /**
  * POST /status {batchId}: the composition root. Settings at cold start; the database pool and the

@@ -82,6 +82,36 @@ describe('persist against PostgreSQL and the S3 raw zone', () => {
     expect(rows).toEqual([{ event_type: 'user.updated', user_version: 2 }]);
   });
 
+  it('gives each new version a later updated_at than the last, even when the clock says otherwise', async () => {
+    // The sink's write time is updated_at: it must rise with the version, whatever now() says (a
+    // transaction that started before the last update committed, or a clock stepped back).
+    const { key, batch } = await storedBatch();
+    await persistBatch({ key }, deps);
+    const userKey = (
+      await pool.query<{ user_key: string }>(
+        'SELECT user_key FROM users WHERE source_seed = $1 AND source_index = 0',
+        [batch.seed],
+      )
+    ).rows[0]?.user_key;
+    const ahead = new Date(Date.now() + 3_600_000);
+    await pool.query('UPDATE users SET updated_at = $2 WHERE user_key = $1', [userKey, ahead]);
+    const changed = {
+      ...batch,
+      users: batch.users.map((u, i) =>
+        i === 0 ? { ...u, user: { ...u.user, email: 'later@example.com' } } : u,
+      ),
+    };
+    const changedKey = key.replace('.json', '-later.json');
+    await store.put(changedKey, changed);
+    await persistBatch({ key: changedKey }, deps);
+    const { rows } = await pool.query<{ version: number; updated_at: Date }>(
+      'SELECT version, updated_at FROM users WHERE user_key = $1',
+      [userKey],
+    );
+    expect(rows[0]?.version).toBe(2);
+    expect(rows[0]?.updated_at.getTime()).toBe(ahead.getTime() + 1);
+  });
+
   it('refuses, as unprocessable, a batch holding a value PostgreSQL rejects, and writes none of it', async () => {
     const { batch } = await storedBatch();
     const rows = normalizeBatch(batch);

@@ -108,7 +108,7 @@ describe('sink, in-process against the registry, Cassandra and SQS', () => {
     const events = await persistedEvents(seed, 1500);
     const sink = await loadSink();
     const result = await sink(mskEvent(await recordsOf(events)), context);
-    expect(result).toEqual({ records: 1500, written: 1500, deadLettered: 0 });
+    expect(result).toEqual({ records: 1500, written: 1500, deadLettered: 0, skipped: 0 });
     const pg = await postgresChecksum(pool, seed);
     expect(await cassandraChecksum(cassandra, localResources.keyspace, pg.keys)).toEqual({
       count: pg.count,
@@ -120,8 +120,15 @@ describe('sink, in-process against the registry, Cassandra and SQS', () => {
   it('never lets a late or replayed older version overwrite a newer one', async () => {
     const sink = await loadSink();
     const key = '6f1d2c3b-4a5e-5f60-8172-93a4b5c6d7e8';
-    const v2 = userEvent({ user_key: key, version: 2, city: 'Newer', event_type: 'user.updated' });
     const v1 = userEvent({ user_key: key, version: 1, city: 'Older' });
+    // persist gives each version a later updated_at, which is the write time.
+    const v2 = userEvent({
+      user_key: key,
+      version: 2,
+      city: 'Newer',
+      event_type: 'user.updated',
+      updated_at: v1.updated_at + 1,
+    });
     await sink(mskEvent(await recordsOf([v2])), context);
     await sink(mskEvent(await recordsOf([v1])), context);
     const { rows } = await cassandra.execute(
@@ -131,7 +138,7 @@ describe('sink, in-process against the registry, Cassandra and SQS', () => {
     );
     expect(rows[0]?.['city']).toBe('Newer');
     expect(rows[0]?.['version']).toBe(2);
-    expect(String(rows[0]?.['written'])).toBe('2');
+    expect(String(rows[0]?.['written'])).toBe(String(v2.updated_at * 1000));
   });
 
   it('dead-letters poison records with topic, partition, offset, reason and original bytes, and lands the rest', async () => {
@@ -149,7 +156,7 @@ describe('sink, in-process against the registry, Cassandra and SQS', () => {
       }),
     ];
     const result = await sink(mskEvent([...good, ...poison]), context);
-    expect(result).toEqual({ records: 4, written: 1, deadLettered: 3 });
+    expect(result).toEqual({ records: 4, written: 1, deadLettered: 3, skipped: 0 });
     const letters = await deadLetters();
     expect(letters.map((l) => [l.partition, l.offset, l.reason])).toEqual([
       [0, 101, 'undecodable: not in the Confluent wire format (magic byte 0 + schema id)'],

@@ -61,6 +61,7 @@ export const localFunctionEnvironments: Readonly<Record<FunctionName, Readonly<R
     SCHEMA_REGISTRY_URL: endpoints.registry.url,
     ...cassandra,
     DEAD_LETTER_QUEUE_URL: localQueueUrl(localResources.deadLetterQueue),
+    CASSANDRA_TARGET: 'cassandra',
     AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
   },
 };

@@ -5,7 +5,7 @@ import { decodeRecord, type SchemaLookup } from '#functions/sink/decode-record.t
 import { deadLetterOf, sqsBatches, type DeadLetter } from '#functions/sink/dead-letter.ts';
 import { KafkaEvent, recordsOf } from '#functions/sink/kafka-event.ts';
 import { sinkBatch, type SinkBatchDeps } from '#functions/sink/sink-batch.ts';
-import { newestPerUser, upsertParams, UPSERT_USER } from '#functions/sink/user-table.ts';
+import { newestPerUser, upsertParams, UPSERT_USER, writeUsers } from '#functions/sink/user-table.ts';
 import { awsMskSample, awsSelfManagedSample } from '#plugin/tests/fixtures/aws-kafka-events.ts';
 import {
   kafkaRecord,
@@ -108,6 +108,7 @@ describe('sinking a batch', () => {
         letters.push(...sent);
         return Promise.resolve();
       },
+      versionsOf: () => Promise.resolve(new Map()),
       now: () => new Date('2026-11-22T10:00:02Z'),
       ...overrides,
     };
@@ -128,7 +129,7 @@ describe('sinking a batch', () => {
       mskEvent([userEventRecord(alice, SCHEMA_ID, 0), poison, userEventRecord(bob, SCHEMA_ID, 1)]),
       deps,
     );
-    expect(result).toEqual({ records: 3, written: 2, deadLettered: 1 });
+    expect(result).toEqual({ records: 3, written: 2, deadLettered: 1, skipped: 0 });
     expect(written.map((e) => e.first_name).sort()).toEqual(['Bob', 'Ангеліна']);
     expect(letters.map(({ reason, ...letter }) => letter)).toEqual([
       {
@@ -164,6 +165,114 @@ describe('sinking a batch', () => {
       sinkBatch(mskEvent([userEventRecord(userEvent(), SCHEMA_ID), poison]), deps),
     ).rejects.toThrow('Cassandra did not accept the users');
     expect(letters).toEqual([]);
+  });
+});
+
+describe('write times, on Cassandra and on Amazon Keyspaces', () => {
+  const now = new Date('2026-11-22T10:00:00Z');
+  const minutes = (n: number): number => now.getTime() + n * 60_000;
+  const days = (n: number): number => now.getTime() + n * 86_400_000;
+
+  /**
+   * A session that enforces Keyspaces' rule: a client-side timestamp more than 2 days before or 5
+   * minutes after its clock is refused. It keeps the write times it accepted.
+   */
+  const keyspacesLike = () => {
+    const accepted: bigint[] = [];
+    const session = {
+      execute: (_query: string, params: unknown[]) => {
+        const micros = BigInt(String(params.at(-1)));
+        const ms = Number(micros / 1000n);
+        if (ms < days(-2) || ms > minutes(5)) {
+          return Promise.reject(new Error('Client-side timestamp is outside the accepted range'));
+        }
+        accepted.push(micros);
+        return Promise.resolve({ rows: [] });
+      },
+    };
+    return { session: session as unknown as Parameters<typeof writeUsers>[0], accepted };
+  };
+
+  const batch = () => {
+    const fresh = userEvent({ user_key: '1a2b3c4d-0000-5000-8000-000000000001', updated_at: minutes(-1) });
+    const oldHeld = userEvent({
+      user_key: '1a2b3c4d-0000-5000-8000-000000000002',
+      version: 2,
+      updated_at: days(-3),
+    });
+    const oldMissing = userEvent({ user_key: '1a2b3c4d-0000-5000-8000-000000000003', updated_at: days(-3) });
+    const future = userEvent({ user_key: '1a2b3c4d-0000-5000-8000-000000000004', updated_at: minutes(10) });
+    return {
+      events: { fresh, oldHeld, oldMissing, future },
+      kafka: mskEvent(
+        [fresh, oldHeld, oldMissing, future].map((e, offset) => userEventRecord(e, SCHEMA_ID, offset)),
+      ),
+    };
+  };
+
+  it('on Keyspaces writes only what its window accepts, skips old replays it holds, dead-letters the rest, and keeps the partition moving', async () => {
+    const { session, accepted } = keyspacesLike();
+    const { events, kafka } = batch();
+    const letters: DeadLetter[] = [];
+    const asked: string[] = [];
+    const result = await sinkBatch(kafka, {
+      schemaFor,
+      target: 'keyspaces',
+      now: () => now,
+      writeUsers: (toWrite) => writeUsers(session, toWrite, 8),
+      versionsOf: (keys) => {
+        asked.push(...keys);
+        return Promise.resolve(new Map([[events.oldHeld.user_key, 3]]));
+      },
+      deadLetter: (sent) => {
+        letters.push(...sent);
+        return Promise.resolve();
+      },
+    });
+    expect(result).toEqual({ records: 4, written: 1, deadLettered: 2, skipped: 1 });
+    expect(accepted).toEqual([BigInt(events.fresh.updated_at) * 1000n]);
+    expect(asked.sort()).toEqual([events.oldHeld.user_key, events.oldMissing.user_key].sort());
+    expect(letters.map((l) => [l.offset, l.reason])).toEqual([
+      [
+        3,
+        `event time ${new Date(minutes(10)).toISOString()} is ahead of the clock: written, it would outrank every later version`,
+      ],
+      [
+        2,
+        `event time ${new Date(days(-3)).toISOString()} is older than Keyspaces accepts as a write time (2 days), and it holds no newer version: change the user in PostgreSQL to publish a new one`,
+      ],
+    ]);
+  });
+
+  it('on Cassandra writes old events with their own time, and dead-letters only the one from the future', async () => {
+    const { events, kafka } = batch();
+    const written: UserEvent[] = [];
+    const letters: DeadLetter[] = [];
+    const result = await sinkBatch(kafka, {
+      schemaFor,
+      now: () => now,
+      writeUsers: (toWrite) => {
+        written.push(...toWrite);
+        return Promise.resolve();
+      },
+      versionsOf: () => Promise.reject(new Error('not asked on Cassandra')),
+      deadLetter: (sent) => {
+        letters.push(...sent);
+        return Promise.resolve();
+      },
+    });
+    expect(result).toEqual({ records: 4, written: 3, deadLettered: 1, skipped: 0 });
+    expect(written.map((e) => e.user_key).sort()).toEqual(
+      [events.fresh, events.oldHeld, events.oldMissing].map((e) => e.user_key).sort(),
+    );
+    expect(letters.map((l) => l.offset)).toEqual([3]);
+  });
+
+  it('makes a newer version (a later event time) the higher write time, so a replay never wins', () => {
+    const v1 = userEvent({ version: 1 });
+    const v2 = userEvent({ version: 2, updated_at: v1.updated_at + 1 });
+    const at = (e: UserEvent) => BigInt(String(upsertParams(e, now).at(-1)));
+    expect(at(v2) > at(v1)).toBe(true);
   });
 });
 
@@ -205,7 +314,7 @@ describe('dead letters to SQS', () => {
 });
 
 describe('the Cassandra upsert', () => {
-  it('binds every column in order and writes with the version as the write time', () => {
+  it('binds every column in order and writes with the event time, in microseconds, as the write time', () => {
     const event = userEvent({ version: 5 });
     const sunkAt = new Date('2026-11-22T10:00:03Z');
     const params = upsertParams(event, sunkAt);
@@ -215,6 +324,6 @@ describe('the Cassandra upsert', () => {
     expect(params[columns.indexOf('first_name')]).toBe('Ангеліна');
     expect(params[columns.indexOf('date_of_birth')]).toEqual(new Date('1980-03-04T05:06:07.089Z'));
     expect(params[columns.indexOf('sunk_at')]).toBe(sunkAt);
-    expect(String(params.at(-1))).toBe('5');
+    expect(String(params.at(-1))).toBe(String(Date.parse('2026-11-01T10:00:00Z') * 1000));
   });
 });

@@ -22,8 +22,9 @@ export const KEYSPACES_WINDOW = {
  * a lower write time and never overwrites a newer one, cell by cell. Unlike the version itself (1, 2,
  * 3 µs after 1970), it falls inside Keyspaces' window for every fresh event.
  */
-export const writeTimeOf = (event: Pick<UserEvent, 'updated_at'>): cassandraDriver.types.Long =>
-  cassandraDriver.types.Long.fromNumber(event.updated_at).multiply(1000);
+export const writeTimeOf = (event: Pick<UserEvent, 'updated_at'>) =>
+  // Exact: epoch microseconds stay below 2^53 until the year 2255.
+  cassandraDriver.types.Long.fromNumber(event.updated_at * 1000);
 
 /**
  * Whether an event's write time can be written: `future` when it is ahead of the clock by more than

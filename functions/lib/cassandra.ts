@@ -1,9 +1,12 @@
-import { SigV4AuthProvider } from 'aws-sigv4-auth-cassandra-plugin';
+import sigv4Plugin from 'aws-sigv4-auth-cassandra-plugin';
 import cassandraDriver from 'cassandra-driver';
 import type { AwsSettings } from './aws.ts';
 import type { CassandraSettings } from './config.ts';
 import { TransientError } from './errors.ts';
 import { lazy } from './once.ts';
+
+// A CommonJS module: its default import is module.exports under Node, tsx, vitest and esbuild alike.
+const { SigV4AuthProvider } = sigv4Plugin;
 
 /**
  * What a connection needs: the cluster's settings and the region (SigV4 signs for it). The keyspace

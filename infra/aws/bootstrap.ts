@@ -92,4 +92,9 @@ async function main(): Promise<void> {
   say(`schema ${resources.usersSubject}: id ${schemaId}`);
 }
 
-runMain('aws:bootstrap', main);
+runMain('aws:bootstrap', main, {
+  usage: `usage: npm run aws:bootstrap -- --cluster-arn <MSK cluster ARN> --registry-url <schema registry URL>
+         [--region us-east-1] [--stage aws] [--partitions 6]
+
+Run from inside the VPC with the caller's AWS credentials (docs/deploy-aws.md).`,
+});

@@ -1,9 +1,12 @@
 import { X509Certificate } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
-import { SigV4AuthProvider } from 'aws-sigv4-auth-cassandra-plugin';
+import sigv4Plugin from 'aws-sigv4-auth-cassandra-plugin';
 import cassandraDriver from 'cassandra-driver';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cassandraClientOptions, type CassandraConnectionSettings } from '#lib/cassandra.ts';
+
+const { SigV4AuthProvider } = sigv4Plugin;
+type SigV4AuthProvider = InstanceType<typeof SigV4AuthProvider>;
 
 /** The sink's settings on the aws stage (serverless.yml params.aws). */
 const keyspaces: CassandraConnectionSettings = {

@@ -37,4 +37,6 @@ async function main(): Promise<void> {
   }
 }
 
-runMain('airflow:constraints', main);
+runMain('airflow:constraints', main, {
+  usage: 'usage: npm run airflow:constraints   (rewrites airflow/constraints.txt from a fresh resolve)',
+});

@@ -148,4 +148,7 @@ async function main(): Promise<void> {
   if (!wasUp) await down();
 }
 
-runMain('bench', main, { stack: true });
+runMain('bench', main, {
+  usage: 'usage: npm run bench:ingest [-- <users> [runs]]   (100000 users, 3 runs by default)',
+  stack: true,
+});

@@ -382,4 +382,7 @@ async function main(): Promise<void> {
   }
 }
 
-runMain('bench', main, { stack: true });
+runMain('bench', main, {
+  usage: 'usage: npm run bench [-- <users> [freshness rounds]]   (100000 users, 10 rounds by default)',
+  stack: true,
+});

@@ -40,4 +40,4 @@ async function main(): Promise<void> {
   if (!wasUp) await down();
 }
 
-runMain('bench', main);
+runMain('bench', main, { usage: 'usage: npm run bench:stack [-- <runs>]   (3 runs by default)' });

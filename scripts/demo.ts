@@ -293,4 +293,7 @@ async function main(): Promise<number> {
   return complete ? 0 : 1;
 }
 
-runMain('demo', main, { keepAlive: true });
+runMain('demo', main, {
+  usage: 'usage: npm run demo [-- --users N] [--seed S] [--keep]   (10000 users by default)',
+  keepAlive: true,
+});

@@ -175,6 +175,9 @@ export async function replayDeadLetters(options: {
   return { replayed: chosen.length, kept: kept.length };
 }
 
+const USAGE =
+  'usage: npm run dlq -- list | replay [--reason <text>] [--limit N] [--queue-url URL] [--brokers B,…] [--topic T]';
+
 async function main(): Promise<void> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
@@ -211,7 +214,7 @@ async function main(): Promise<void> {
       });
       process.stdout.write(`replayed ${replayed} records; ${kept} left in the queue\n`);
     } else {
-      process.stderr.write('usage: npm run dlq -- list | replay [--reason <text>] [--limit N]\n');
+      process.stderr.write(`${USAGE}\n`);
       process.exitCode = 2;
     }
   } finally {
@@ -220,5 +223,5 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[1]?.endsWith('dlq.ts') === true) {
-  runMain('dlq', main);
+  runMain('dlq', main, { usage: USAGE });
 }

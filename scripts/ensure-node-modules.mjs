@@ -6,6 +6,13 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import process from 'node:process';
 
+if (process.argv.slice(2).some((arg) => arg === '--help' || arg === '-h')) {
+  process.stdout.write(
+    'usage: node scripts/ensure-node-modules.mjs   (npm ci when node_modules does not match package-lock.json)\n',
+  );
+  process.exit(0);
+}
+
 const lock = readFileSync('package-lock.json');
 const wanted = createHash('sha256').update(lock).digest('hex');
 const stamp = 'node_modules/.installed-lock-sha256';

@@ -9,6 +9,7 @@ import { localLambdaRuntimeEnvironment } from '#infra/stack/local-stage/function
 import { repoRoot } from '#infra/stack/lib/paths.ts';
 import { stopProcess } from '#infra/stack/lib/process.ts';
 import { waitUntil } from '#infra/stack/lib/wait.ts';
+import { helpRequested, say } from './cli.ts';
 
 /** The environment `sls offline` needs for the local stage (no secret: emulator credentials). */
 export async function offlineEnvironment(): Promise<NodeJS.ProcessEnv> {
@@ -77,7 +78,12 @@ export async function startOffline(ports = { http: 3000, lambda: 3002 }, stage =
   return { baseUrl, pid: child.pid ?? 0, output: () => output, stop, kill };
 }
 
-if (process.argv[1]?.endsWith('offline.ts') === true) {
+if (process.argv[1]?.endsWith('offline.ts') === true && helpRequested()) {
+  say(
+    'usage: npm run offline [-- <sls offline start options>]   (the stack must be up: npm run stack -- up)\n\n' +
+      "sls offline's own options: npx sls offline start --help",
+  );
+} else if (process.argv[1]?.endsWith('offline.ts') === true) {
   const env = await offlineEnvironment();
   process.stdout.write(`API key for x-api-key: ${env['PIPELINE_API_KEY'] ?? ''}\n`);
   const child = spawn(

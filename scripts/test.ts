@@ -157,4 +157,7 @@ async function main(): Promise<number> {
   return ok && failed === 0 ? 0 : 1;
 }
 
-runMain('test', main);
+runMain('test', main, {
+  usage:
+    'usage: npm test\n\nTypecheck, lint, format, cfn-lint, unit, ruff and the Python suites, then the stack up, integration and e2e.',
+});

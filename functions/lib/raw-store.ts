@@ -1,5 +1,16 @@
-import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { clientConfig, type AwsSettings } from './aws.ts';
 import { TransientError } from './errors.ts';
+import { lazy } from './once.ts';
+
+/**
+ * The S3 client: created on first use and kept for the life of the container, so that its
+ * connections are reused across invocations. Path-style addressing when an emulator endpoint is set.
+ */
+export const s3Client = lazy(
+  (settings: AwsSettings) =>
+    new S3Client({ ...clientConfig(settings), forcePathStyle: settings.AWS_ENDPOINT_URL !== undefined }),
+);
 
 /** The S3 raw zone: one JSON object per batch. */
 export interface RawStore {

@@ -1,8 +1,7 @@
-import { s3Client } from '#lib/aws.ts';
 import { loadSettings, PersistSettings } from '#lib/config.ts';
 import { dbPool } from '#lib/db.ts';
 import { httpHandler } from '#lib/http.ts';
-import { s3RawStore } from '#lib/raw-store.ts';
+import { s3Client, s3RawStore } from '#lib/raw-store.ts';
 import { persistBatch, PersistRequest, type PersistBatchDeps } from './persist-batch.ts';
 import { writeUsers } from './user-store.ts';
 

@@ -1,6 +1,8 @@
-import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
+import { clientConfig, type AwsSettings } from '#lib/aws.ts';
 import { TransientError } from '#lib/errors.ts';
+import { lazy } from '#lib/once.ts';
 import { KafkaRecord } from './kafka-event.ts';
 
 /**
@@ -22,6 +24,9 @@ export const DeadLetter = z.object({
   valueOmittedBytes: z.number().int().optional(),
 });
 export type DeadLetter = z.infer<typeof DeadLetter>;
+
+/** The SQS client (the dead-letter queue), created on first use and kept for the life of the container. */
+export const sqsClient = lazy((settings: AwsSettings) => new SQSClient(clientConfig(settings)));
 
 /** SQS's message size limit, less room for the JSON around the record. */
 const MAX_BODY_BYTES = 240 * 1024;

@@ -1,13 +1,12 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import { sqsClient } from '#lib/aws.ts';
 import { cassandraSession } from '#lib/cassandra.ts';
 import { loadSettings, SinkSettings } from '#lib/config.ts';
 import { loggableError, UnprocessableError } from '#lib/errors.ts';
 import { logger } from '#lib/logger.ts';
 import { schemaRegistry } from '#lib/schema-registry.ts';
 import { versionsInCassandra } from '#lib/user-rows.ts';
-import { sendDeadLetters } from './dead-letter.ts';
+import { sendDeadLetters, sqsClient } from './dead-letter.ts';
 import { KafkaEvent } from './kafka-event.ts';
 import { sinkBatch, type SinkBatchDeps, type SinkBatchResult } from './sink-batch.ts';
 import { writeUsers } from './user-table.ts';

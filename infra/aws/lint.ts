@@ -55,4 +55,6 @@ async function main(): Promise<number> {
   return ours.status === 0 && packaged.status === 0 ? 0 : 1;
 }
 
-runMain('cfn-lint', main);
+runMain('cfn-lint', main, {
+  usage: 'usage: npm run lint:cfn   (cfn-lint on the templates under infra/ and the packaged aws stage)',
+});

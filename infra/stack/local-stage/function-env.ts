@@ -55,14 +55,13 @@ export const localFunctionEnvironments: Readonly<Record<FunctionName, Readonly<R
     USERS_SUBJECT: localResources.usersSubject,
     SCHEMA_REGISTRY_URL: endpoints.registry.url,
   },
-  status: { ...provider, ...database, ...cassandra, AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1' },
+  status: { ...provider, ...database, ...cassandra },
   sink: {
     ...provider,
     SCHEMA_REGISTRY_URL: endpoints.registry.url,
     ...cassandra,
     DEAD_LETTER_QUEUE_URL: localQueueUrl(localResources.deadLetterQueue),
     CASSANDRA_TARGET: 'cassandra',
-    AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
   },
 };
 

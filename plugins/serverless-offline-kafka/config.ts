@@ -324,6 +324,16 @@ export function resolveConfig(input: ServiceInput): ResolvedConfig {
       source = { kind: 'msk', eventSourceArn, bootstrapServers: brokers.join(',') };
     }
 
+    const window = event.maximumBatchingWindow;
+    if (window !== undefined && !Number.isInteger(window)) {
+      // The framework passes the value through unchanged, and CloudFormation types
+      // MaximumBatchingWindowInSeconds as an Integer: the deploy would fail where offline works.
+      warnings.push(
+        `${label}.maximumBatchingWindow: ${window} is honoured offline, but AWS takes whole seconds only ` +
+          '(0 to 300) and CloudFormation would refuse the mapping; leave it out for 500 ms',
+      );
+    }
+
     if (event.filterPatterns !== undefined) {
       warnings.push(`${label}.filterPatterns: not applied offline; every record is delivered`);
     }

@@ -280,6 +280,18 @@ describe('config: defaults around the plugin', () => {
     expect(warnings).toEqual([expect.stringContaining('functions.sink.events[0].kafka.filterPatterns')]);
   });
 
+  it('honours a fractional batching window, but warns that CloudFormation takes whole seconds only', () => {
+    const { mappings, warnings } = resolveConfig(
+      input({ events: [kafkaEvent({ maximumBatchingWindow: 0.5 })] }),
+    );
+    expect(mappings[0]?.maximumBatchingWindowMs).toBe(500);
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        /functions\.sink\.events\[0\]\.kafka\.maximumBatchingWindow: 0\.5 .*whole seconds/,
+      ),
+    ]);
+  });
+
   it('has no mappings for a service without kafka or msk events', () => {
     expect(resolveConfig(input({ events: [{ sqs: { arn: 'arn:aws:sqs:x' } }] })).mappings).toEqual([]);
   });

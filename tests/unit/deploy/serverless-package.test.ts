@@ -2,10 +2,12 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { packagedTemplate, slsPackage } from '#infra/aws/sls-package.ts';
+import { packagedService, packagedTemplate, slsPackage } from '#infra/aws/sls-package.ts';
 import { endpoints } from '#infra/stack/endpoints.ts';
 import { localFunctionEnvironments } from '#infra/stack/local-stage/function-env.ts';
 import { PersistSettings, PublishSettings, SinkSettings, StatusSettings } from '#lib/config.ts';
+import { lazy } from '#lib/once.ts';
+import { resolveConfig } from '#plugin/config.ts';
 
 const Template = z.object({
   Resources: z.record(
@@ -62,13 +64,27 @@ const functionNames = ['health', 'fetch', 'persist', 'publish', 'status', 'sink'
 /** esbuild bundles five functions per packaging: seconds alone, more while other test files run. */
 const packagingTimeoutMs = 120_000;
 
+/** Each stage packaged once for the whole file, into its own folder. */
+const packages = {
+  local: lazy(() => slsPackage('local', { PIPELINE_API_KEY: 'test-key' })),
+  // No AWS credentials, no endpoint: packaging must not need an account.
+  aws: lazy(() =>
+    slsPackage('aws', {
+      AWS_ACCESS_KEY_ID: '',
+      AWS_SECRET_ACCESS_KEY: '',
+      AWS_PROFILE: '',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    }),
+  ),
+};
+
 /** The CloudFormation that `sls package --stage local` makes from the real serverless.yml. */
 describe('serverless.yml', () => {
   let template: Template;
   const { lambda, policyOf, env } = stackOf(() => template, 'local');
 
   beforeAll(() => {
-    template = Template.parse(packagedTemplate(slsPackage('local', { PIPELINE_API_KEY: 'test-key' })));
+    template = Template.parse(packagedTemplate(packages.local()));
   }, packagingTimeoutMs);
 
   it('packages the six functions on the Node.js 22 runtime', () => {
@@ -179,13 +195,7 @@ describe('serverless.yml, aws stage', () => {
   const { lambda, env, grants, statementsOf, roleOf } = stack;
 
   beforeAll(() => {
-    // No AWS credentials, no endpoint: packaging must not need an account.
-    packaged = slsPackage('aws', {
-      AWS_ACCESS_KEY_ID: '',
-      AWS_SECRET_ACCESS_KEY: '',
-      AWS_PROFILE: '',
-      AWS_EC2_METADATA_DISABLED: 'true',
-    });
+    packaged = packages.aws();
     template = Template.parse(packagedTemplate(packaged));
   }, packagingTimeoutMs);
 
@@ -199,6 +209,8 @@ describe('serverless.yml, aws stage', () => {
       BatchSize: 2000,
       StartingPosition: 'TRIM_HORIZON',
       AmazonManagedKafkaEventSourceConfig: { ConsumerGroupId: 'user-pipeline-aws-sink' },
+      MaximumRetryAttempts: 10,
+      MaximumRecordAgeInSeconds: 86_400,
       DestinationConfig: { OnFailure: { Destination: imported('SinkFailedBatchesQueueArn') } },
     });
   });
@@ -325,5 +337,52 @@ describe('serverless.yml, aws stage', () => {
 
   it("bundles the Keyspaces plugin's AWS SDK v2 as its core only, not every service model", () => {
     expect(statSync(path.join(packaged, 'sink.zip')).size).toBeLessThan(5 * 1024 * 1024);
+  });
+});
+
+/**
+ * The sink's trigger as the offline plugin runs it on the local stage (its own config resolution, fed
+ * the service as `sls package` resolved it) against the MSK mapping the aws stage deploys: the same
+ * batches, the same number of retries, the same age at which a record goes to the failed-batches
+ * queue. Only the wait between retries differs: AWS's is its own.
+ */
+describe('the sink trigger, offline and on AWS', () => {
+  let offline: ReturnType<typeof resolveConfig>['mappings'][number] | undefined;
+  let aws: Record<string, unknown> | undefined;
+
+  beforeAll(() => {
+    const local = packagedService(packages.local());
+    offline = resolveConfig({
+      serviceName: local.service,
+      providerRegion: local.provider.region,
+      providerEnvironment: local.provider.environment,
+      custom: local.custom,
+      functions: Object.entries(local.functions).map(([key, fn]) => ({
+        key,
+        name: fn.name,
+        events: fn.events,
+      })),
+      env: {},
+      cliOptions: {},
+    }).mappings[0];
+    aws = stackOf(() => Template.parse(packagedTemplate(packages.aws())), 'aws').mappings()[0];
+  }, packagingTimeoutMs);
+
+  it('batches the same way: 2000 records or 500 ms', () => {
+    expect(offline).toMatchObject({ batchSize: 2000, maximumBatchingWindowMs: 500 });
+    expect(aws?.['BatchSize']).toBe(offline?.batchSize);
+    // Unset on AWS: its Kafka default, 500 ms (CloudFormation cannot express a fraction of a second).
+    expect(aws).not.toHaveProperty('MaximumBatchingWindowInSeconds');
+  });
+
+  it('gives up on a failing batch after as many retries, and on a record as old, both explicit on AWS', () => {
+    expect(offline).toMatchObject({ maximumRetryAttempts: 10, maximumRecordAgeMs: 86_400_000 });
+    expect(aws).toMatchObject({
+      MaximumRetryAttempts: offline?.maximumRetryAttempts,
+      MaximumRecordAgeInSeconds: (offline?.maximumRecordAgeMs ?? 0) / 1000,
+    });
+    expect(offline?.onFailureDestination).toBe(
+      'arn:aws:sqs:us-east-1:000000000000:user-pipeline-local-sink-failed-batches',
+    );
   });
 });

@@ -65,4 +65,17 @@ describe('infra/aws/template.yml', () => {
       { IpProtocol: 'tcp', FromPort: 443, ToPort: 443, SourceSecurityGroupId: ref('FunctionSecurityGroup') },
     ]);
   });
+
+  it("pins PostgreSQL to a major version only, and the parameter group to that major's family", () => {
+    // A minor version (17.6) is one RDS stops offering for new instances once it is deprecated, and
+    // creating the stack then fails. With the major alone RDS picks its default minor, and minor
+    // upgrades are applied in the maintenance window; drift detection matches the prefix.
+    const database = z
+      .object({ Engine: z.literal('postgres'), EngineVersion: z.string(), DBParameterGroupName: z.unknown() })
+      .parse(resource('Database')?.Properties);
+    expect(database.EngineVersion).toMatch(/^\d+$/);
+    expect(database.DBParameterGroupName).toEqual(ref('DatabaseParameters'));
+    expect(resource('DatabaseParameters')?.Properties['Family']).toBe(`postgres${database.EngineVersion}`);
+    expect(resource('Database')?.Properties['AutoMinorVersionUpgrade'] ?? true).toBe(true);
+  });
 });

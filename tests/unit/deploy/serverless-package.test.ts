@@ -96,6 +96,14 @@ describe('serverless.yml', () => {
     }
   });
 
+  it('gives the HTTP functions the timeouts of the aws stage, and fetch no reserved concurrency', () => {
+    for (const name of ['health', 'fetch', 'persist', 'publish', 'status'] as const) {
+      expect(lambda(name)?.['Timeout'], name).toBe(25);
+    }
+    // One machine, one address, and the local source has no rate limit.
+    expect(lambda('fetch')).not.toHaveProperty('ReservedConcurrentExecutions');
+  });
+
   it('requires the API key on fetch, persist, publish and status, and not on health', () => {
     const methods = resourcesOf(template, 'AWS::ApiGateway::Method').map(([, r]) => r.Properties);
     expect(methods.filter((m) => m['HttpMethod'] === 'POST').map((m) => m['ApiKeyRequired'])).toEqual([
@@ -224,6 +232,22 @@ describe('serverless.yml, aws stage', () => {
       expect(JSON.stringify(roleOf(name).ManagedPolicyArns), name).toContain(
         'AWSLambdaVPCAccessExecutionRole',
       );
+    }
+  });
+
+  it("ends every HTTP function's call well before API Gateway's 29 s, a VPC cold start included", () => {
+    // API Gateway's REST integration timeout is 29 s and counts the cold start; the function's own
+    // timeout does not. An answer from the function (even "out of time") beats a 504 from API Gateway.
+    for (const name of ['health', 'fetch', 'persist', 'publish', 'status'] as const) {
+      expect(lambda(name)?.['Timeout'], name).toBe(25);
+    }
+    expect(lambda('sink')?.['Timeout']).toBe(60);
+  });
+
+  it('runs fetch in one container at a time: they all leave through one NAT address, which randomuser.me limits', () => {
+    expect(lambda('fetch')?.['ReservedConcurrentExecutions']).toBe(1);
+    for (const name of ['health', 'persist', 'publish', 'status', 'sink'] as const) {
+      expect(lambda(name), name).not.toHaveProperty('ReservedConcurrentExecutions');
     }
   });
 

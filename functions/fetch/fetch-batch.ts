@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
 import { RAW_BATCH_FORMAT, type RawBatch } from '#lib/batch.ts';
-import { BadRequestError } from '#lib/errors.ts';
+import { BadRequestError, TransientError } from '#lib/errors.ts';
 import { logger } from '#lib/logger.ts';
 import type { RawStore } from '#lib/raw-store.ts';
 import type { FetchRequest } from './request.ts';
@@ -11,7 +11,7 @@ import type { FetchPage } from './source.ts';
 export interface FetchBatchDeps {
   readonly fetchPage: FetchPage;
   readonly store: Pick<RawStore, 'put'>;
-  readonly limiter: { acquire(users: number): Promise<void> };
+  readonly limiter: { acquire(users: number, signal?: AbortSignal): Promise<void> };
   readonly now: () => Date;
   readonly newSeed: () => string;
   readonly limits: { readonly maxCount: number; readonly pageSize: number; readonly concurrency: number };
@@ -44,8 +44,16 @@ export function planPages(count: number, pageSize: number): { page: number; resu
  * secret login fields, and lands the batch in the raw zone, all or nothing: when a page keeps
  * failing, the UpstreamError propagates and nothing is written. Without a seed it picks one and
  * records it, so that the batch can be replayed exactly; the same request gives the same batch id.
+ *
+ * `deadline` bounds the waiting (the rate limit, the pages and their retries): when it aborts first,
+ * nothing is written and the call fails with a TransientError (503, worth retrying), before the
+ * function's own timeout would end it with no answer at all.
  */
-export async function fetchBatch(request: FetchRequest, deps: FetchBatchDeps): Promise<FetchBatchResult> {
+export async function fetchBatch(
+  request: FetchRequest,
+  deps: FetchBatchDeps,
+  deadline?: AbortSignal,
+): Promise<FetchBatchResult> {
   const { maxCount, pageSize, concurrency } = deps.limits;
   if (request.count > maxCount)
     throw new BadRequestError(`count must be at most ${maxCount}, not ${request.count}`);
@@ -55,13 +63,22 @@ export async function fetchBatch(request: FetchRequest, deps: FetchBatchDeps): P
   const pages = await Promise.all(
     planPages(request.count, pageSize).map(({ page, results }) =>
       limit(async () => {
-        await deps.limiter.acquire(results);
-        return { page, ...(await deps.fetchPage({ seed, nats, page, results })) };
+        await deps.limiter.acquire(results, deadline);
+        // A page whose slot freed as the deadline passed must not start.
+        deadline?.throwIfAborted();
+        const signal = deadline === undefined ? {} : { signal: deadline };
+        return { page, ...(await deps.fetchPage({ seed, nats, page, results, ...signal })) };
       }),
     ),
   ).catch((error: unknown) => {
     // The batch is lost: pages not yet started must not spend the upstream's patience or our rate limit.
     limit.clearQueue();
+    if (deadline?.aborted === true) {
+      throw new TransientError(
+        `out of time: ${request.count} users did not arrive within this call's time; nothing was written, retry`,
+        { cause: error },
+      );
+    }
     throw error;
   });
   const batchId = createHash('sha256')

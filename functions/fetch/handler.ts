@@ -13,6 +13,12 @@ import { randomuserSource } from './source.ts';
  */
 const settings = loadSettings(FetchSettings);
 
+/**
+ * What each call keeps of its time for landing the batch: serialising up to 20,000 users (some
+ * 25 MB of JSON) and putting them to S3. The waiting for the rate limit and the pages gets the rest.
+ */
+const LANDING_RESERVE_MS = 3000;
+
 const deps: FetchBatchDeps = {
   fetchPage: randomuserSource(settings),
   store: s3RawStore(s3Client(settings), settings.RAW_BUCKET),
@@ -30,4 +36,10 @@ const deps: FetchBatchDeps = {
   sourceUrl: settings.RANDOMUSER_BASE_URL,
 };
 
-export const handler = httpHandler(FetchRequest, (request) => fetchBatch(request, deps));
+export const handler = httpHandler(FetchRequest, (request, context) =>
+  fetchBatch(
+    request,
+    deps,
+    AbortSignal.timeout(Math.max(0, context.getRemainingTimeInMillis() - LANDING_RESERVE_MS)),
+  ),
+);

@@ -10,6 +10,8 @@ export interface PageRequest {
   readonly nats: readonly string[];
   readonly page: number;
   readonly results: number;
+  /** The invocation's deadline: when it aborts, the attempt in flight and any further ones stop. */
+  readonly signal?: AbortSignal;
 }
 
 /** A page, split into users that passed validation (secrets already dropped) and the others, with why. */
@@ -70,7 +72,10 @@ export function randomuserSource(
     const attempt = async (): Promise<PageResult> => {
       let response: Response;
       try {
-        response = await fetch(url, { signal: AbortSignal.timeout(settings.FETCH_TIMEOUT_MS) });
+        const timeout = AbortSignal.timeout(settings.FETCH_TIMEOUT_MS);
+        response = await fetch(url, {
+          signal: request.signal === undefined ? timeout : AbortSignal.any([timeout, request.signal]),
+        });
       } catch (error) {
         throw new RetryableAttempt(
           `request failed: ${error instanceof Error ? error.message : String(error)}`,
@@ -103,6 +108,8 @@ export function randomuserSource(
         minTimeout: options.minBackoffMs ?? 500,
         maxTimeout: options.maxBackoffMs ?? 10_000,
         randomize: true,
+        // Also cuts a backoff short: no attempt starts after the deadline.
+        ...(request.signal === undefined ? {} : { signal: request.signal }),
         onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
           logger.warn('randomuser attempt failed', {
             page: request.page,
@@ -113,7 +120,8 @@ export function randomuserSource(
         },
       });
     } catch (error) {
-      if (error instanceof UpstreamError) throw error;
+      // Out of time is not the upstream's failure: the caller says what it means.
+      if (error instanceof UpstreamError || request.signal?.aborted === true) throw error;
       const reason = error instanceof Error ? error.message : String(error);
       throw new UpstreamError(
         `randomuser kept failing for page ${request.page} after ${settings.FETCH_MAX_ATTEMPTS} attempts (last: ${reason})`,

@@ -47,6 +47,8 @@ export interface PluginSettings {
   region: string;
   /** -1 retries forever (AWS's own default); 0..10000 retries after the first attempt. */
   maximumRetryAttempts: number;
+  /** -1 never discards a record for its age (AWS's own default); else 60..604800 seconds. */
+  maximumRecordAgeInSeconds: number;
   retryBackoff: RetryBackoff;
   /** Fallback on-failure destination for events without their own (all `msk` events). */
   onFailureDestination?: string;
@@ -81,6 +83,8 @@ export interface MappingDefinition {
   onFailureDestination?: string;
   /** Effective value for this mapping (see RETRIES_WITH_DESTINATION_WHEN_INFINITE). */
   maximumRetryAttempts: number;
+  /** A batch whose oldest record is older than this is discarded instead of invoked; none: never. */
+  maximumRecordAgeMs?: number;
   retryBackoff: RetryBackoff;
 }
 
@@ -111,6 +115,8 @@ export const DEFAULT_BATCHING_WINDOW_SECONDS = 0.5;
 export const DEFAULT_BATCH_SIZE = 100;
 /** Offline default; AWS's own is -1 (forever), which makes a poison record block a partition. */
 export const DEFAULT_MAXIMUM_RETRY_ATTEMPTS = 3;
+/** AWS's default (and the offline one): records are never discarded for their age. */
+export const DEFAULT_MAXIMUM_RECORD_AGE_SECONDS = -1;
 /** Offline default backoff. */
 export const DEFAULT_RETRY_BACKOFF: RetryBackoff = { initialMs: 500, maxMs: 10_000 };
 /** serverless-offline's default Lambda port. */
@@ -133,6 +139,10 @@ const PluginConfigSchema = z.strictObject({
   awsEndpoint: z.url().optional(),
   region: z.string().min(1).optional(),
   maximumRetryAttempts: z.int().min(-1).max(10_000).default(DEFAULT_MAXIMUM_RETRY_ATTEMPTS),
+  // AWS: "The minimum valid value for maximum record age is 60s", the maximum a week; -1 is infinite.
+  maximumRecordAgeInSeconds: z
+    .union([z.literal(-1), z.int().min(60).max(604_800)])
+    .default(DEFAULT_MAXIMUM_RECORD_AGE_SECONDS),
   retryBackoff: RetryBackoffSchema.default(DEFAULT_RETRY_BACKOFF),
   onFailureDestination: z.string().min(1).optional(),
   lambdaEndpoint: z.url().optional(),
@@ -225,6 +235,7 @@ export function resolveSettings(input: ServiceInput): PluginSettings {
     ...(awsEndpoint === undefined ? {} : { awsEndpoint }),
     region: raw.region ?? input.providerRegion ?? 'us-east-1',
     maximumRetryAttempts: raw.maximumRetryAttempts,
+    maximumRecordAgeInSeconds: raw.maximumRecordAgeInSeconds,
     retryBackoff: raw.retryBackoff,
     ...(raw.onFailureDestination === undefined ? {} : { onFailureDestination: raw.onFailureDestination }),
     lambdaEndpoint: resolveLambdaEndpoint(input, raw.lambdaEndpoint),
@@ -324,6 +335,16 @@ export function resolveConfig(input: ServiceInput): ResolvedConfig {
       source = { kind: 'msk', eventSourceArn, bootstrapServers: brokers.join(',') };
     }
 
+    const window = event.maximumBatchingWindow;
+    if (window !== undefined && !Number.isInteger(window)) {
+      // The framework passes the value through unchanged, and CloudFormation types
+      // MaximumBatchingWindowInSeconds as an Integer: the deploy would fail where offline works.
+      warnings.push(
+        `${label}.maximumBatchingWindow: ${window} is honoured offline, but AWS takes whole seconds only ` +
+          '(0 to 300) and CloudFormation would refuse the mapping; leave it out for 500 ms',
+      );
+    }
+
     if (event.filterPatterns !== undefined) {
       warnings.push(`${label}.filterPatterns: not applied offline; every record is delivered`);
     }
@@ -357,6 +378,9 @@ export function resolveConfig(input: ServiceInput): ResolvedConfig {
       consumerGroupId: event.consumerGroupId ?? '',
       ...(onFailureDestination === undefined ? {} : { onFailureDestination }),
       maximumRetryAttempts,
+      ...(settings.maximumRecordAgeInSeconds === -1
+        ? {}
+        : { maximumRecordAgeMs: settings.maximumRecordAgeInSeconds * 1000 }),
       retryBackoff: settings.retryBackoff,
     });
   }

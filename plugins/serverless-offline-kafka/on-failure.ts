@@ -13,7 +13,7 @@ import type { PartitionRange } from './batcher.ts';
 import type { EventSourceInfo } from './event-builder.ts';
 
 /** Why a batch went to the destination instead of being retried further. */
-export type FailureCondition = 'RetryAttemptsExhausted' | 'MaximumPayloadSizeExceeded';
+export type FailureCondition = 'RetryAttemptsExhausted' | 'RecordAgeExceeded' | 'MaximumPayloadSizeExceeded';
 
 /** First and last offset and timestamp of one topic-partition of the failed batch. */
 export interface RecordsInfoEntry {

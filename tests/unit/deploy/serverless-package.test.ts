@@ -6,10 +6,12 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { packagedTemplate, slsPackage } from '#infra/aws/sls-package.ts';
+import { packagedService, packagedTemplate, slsPackage } from '#infra/aws/sls-package.ts';
 import { endpoints } from '#infra/stack/endpoints.ts';
 import { localFunctionEnvironments } from '#infra/stack/local-stage/function-env.ts';
 import { PersistSettings, PublishSettings, SinkSettings, StatusSettings } from '#lib/config.ts';
+import { lazy } from '#lib/once.ts';
+import { resolveConfig } from '#plugin/config.ts';
 import { unzip } from '#tests/support/unzip.ts';
 
 const Template = z.object({
@@ -67,13 +69,27 @@ const functionNames = ['health', 'fetch', 'persist', 'publish', 'status', 'sink'
 /** esbuild bundles five functions per packaging: seconds alone, more while other test files run. */
 const packagingTimeoutMs = 120_000;
 
+/** Each stage packaged once for the whole file, into its own folder. */
+const packages = {
+  local: lazy(() => slsPackage('local', { PIPELINE_API_KEY: 'test-key' })),
+  // No AWS credentials, no endpoint: packaging must not need an account.
+  aws: lazy(() =>
+    slsPackage('aws', {
+      AWS_ACCESS_KEY_ID: '',
+      AWS_SECRET_ACCESS_KEY: '',
+      AWS_PROFILE: '',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    }),
+  ),
+};
+
 /** The CloudFormation that `sls package --stage local` makes from the real serverless.yml. */
 describe('serverless.yml', () => {
   let template: Template;
   const { lambda, policyOf, env } = stackOf(() => template, 'local');
 
   beforeAll(() => {
-    template = Template.parse(packagedTemplate(slsPackage('local', { PIPELINE_API_KEY: 'test-key' })));
+    template = Template.parse(packagedTemplate(packages.local()));
   }, packagingTimeoutMs);
 
   it('packages the six functions on the Node.js 22 runtime', () => {
@@ -83,6 +99,14 @@ describe('serverless.yml', () => {
         Handler: `functions/${name}/handler.handler`,
       });
     }
+  });
+
+  it('gives the HTTP functions the timeouts of the aws stage, and fetch no reserved concurrency', () => {
+    for (const name of ['health', 'fetch', 'persist', 'publish', 'status'] as const) {
+      expect(lambda(name)?.['Timeout'], name).toBe(25);
+    }
+    // One machine, one address, and the local source has no rate limit.
+    expect(lambda('fetch')).not.toHaveProperty('ReservedConcurrentExecutions');
   });
 
   it('requires the API key on fetch, persist, publish and status, and not on health', () => {
@@ -106,7 +130,6 @@ describe('serverless.yml', () => {
     expect(mappings[0]).toMatchObject({
       Topics: ['user-pipeline.users'],
       BatchSize: 2000,
-      MaximumBatchingWindowInSeconds: 0.5,
       StartingPosition: 'TRIM_HORIZON',
       SelfManagedEventSource: { Endpoints: { KafkaBootstrapServers: ['127.0.0.1:9092'] } },
       SelfManagedKafkaEventSourceConfig: { ConsumerGroupId: 'user-pipeline-local-sink' },
@@ -116,6 +139,9 @@ describe('serverless.yml', () => {
         },
       },
     });
+    // CloudFormation types the window as whole seconds: none is set, so AWS's Kafka default of 500 ms
+    // applies, and the offline trigger's default is the same.
+    expect(mappings[0]).not.toHaveProperty('MaximumBatchingWindowInSeconds');
   });
 
   it('gives each function its own role: fetch may only write the raw zone, persist read it and the DB secret', () => {
@@ -269,13 +295,7 @@ describe('serverless.yml, aws stage', () => {
   const { lambda, env, grants, statementsOf, roleOf } = stack;
 
   beforeAll(() => {
-    // No AWS credentials, no endpoint: packaging must not need an account.
-    packaged = slsPackage('aws', {
-      AWS_ACCESS_KEY_ID: '',
-      AWS_SECRET_ACCESS_KEY: '',
-      AWS_PROFILE: '',
-      AWS_EC2_METADATA_DISABLED: 'true',
-    });
+    packaged = packages.aws();
     template = Template.parse(packagedTemplate(packaged));
   }, packagingTimeoutMs);
 
@@ -287,9 +307,10 @@ describe('serverless.yml, aws stage', () => {
       FunctionName: { 'Fn::GetAtt': ['SinkLambdaFunction', 'Arn'] },
       Topics: ['user-pipeline.users'],
       BatchSize: 2000,
-      MaximumBatchingWindowInSeconds: 0.5,
       StartingPosition: 'TRIM_HORIZON',
       AmazonManagedKafkaEventSourceConfig: { ConsumerGroupId: 'user-pipeline-aws-sink' },
+      MaximumRetryAttempts: 10,
+      MaximumRecordAgeInSeconds: 86_400,
       DestinationConfig: { OnFailure: { Destination: imported('SinkFailedBatchesQueueArn') } },
     });
   });
@@ -303,6 +324,22 @@ describe('serverless.yml, aws stage', () => {
       expect(JSON.stringify(roleOf(name).ManagedPolicyArns), name).toContain(
         'AWSLambdaVPCAccessExecutionRole',
       );
+    }
+  });
+
+  it("ends every HTTP function's call well before API Gateway's 29 s, a VPC cold start included", () => {
+    // API Gateway's REST integration timeout is 29 s and counts the cold start; the function's own
+    // timeout does not. An answer from the function (even "out of time") beats a 504 from API Gateway.
+    for (const name of ['health', 'fetch', 'persist', 'publish', 'status'] as const) {
+      expect(lambda(name)?.['Timeout'], name).toBe(25);
+    }
+    expect(lambda('sink')?.['Timeout']).toBe(60);
+  });
+
+  it('runs fetch in one container at a time: they all leave through one NAT address, which randomuser.me limits', () => {
+    expect(lambda('fetch')?.['ReservedConcurrentExecutions']).toBe(1);
+    for (const name of ['health', 'persist', 'publish', 'status', 'sink'] as const) {
+      expect(lambda(name), name).not.toHaveProperty('ReservedConcurrentExecutions');
     }
   });
 
@@ -420,5 +457,52 @@ describe('serverless.yml, aws stage', () => {
     for (const name of functionNames) {
       expect(statSync(path.join(packaged, `${name}.zip`)).size, name).toBeLessThan(5 * 1024 * 1024);
     }
+  });
+});
+
+/**
+ * The sink's trigger as the offline plugin runs it on the local stage (its own config resolution, fed
+ * the service as `sls package` resolved it) against the MSK mapping the aws stage deploys: the same
+ * batches, the same number of retries, the same age at which a record goes to the failed-batches
+ * queue. Only the wait between retries differs: AWS's is its own.
+ */
+describe('the sink trigger, offline and on AWS', () => {
+  let offline: ReturnType<typeof resolveConfig>['mappings'][number] | undefined;
+  let aws: Record<string, unknown> | undefined;
+
+  beforeAll(() => {
+    const local = packagedService(packages.local());
+    offline = resolveConfig({
+      serviceName: local.service,
+      providerRegion: local.provider.region,
+      providerEnvironment: local.provider.environment,
+      custom: local.custom,
+      functions: Object.entries(local.functions).map(([key, fn]) => ({
+        key,
+        name: fn.name,
+        events: fn.events,
+      })),
+      env: {},
+      cliOptions: {},
+    }).mappings[0];
+    aws = stackOf(() => Template.parse(packagedTemplate(packages.aws())), 'aws').mappings()[0];
+  }, packagingTimeoutMs);
+
+  it('batches the same way: 2000 records or 500 ms', () => {
+    expect(offline).toMatchObject({ batchSize: 2000, maximumBatchingWindowMs: 500 });
+    expect(aws?.['BatchSize']).toBe(offline?.batchSize);
+    // Unset on AWS: its Kafka default, 500 ms (CloudFormation cannot express a fraction of a second).
+    expect(aws).not.toHaveProperty('MaximumBatchingWindowInSeconds');
+  });
+
+  it('gives up on a failing batch after as many retries, and on a record as old, both explicit on AWS', () => {
+    expect(offline).toMatchObject({ maximumRetryAttempts: 10, maximumRecordAgeMs: 86_400_000 });
+    expect(aws).toMatchObject({
+      MaximumRetryAttempts: offline?.maximumRetryAttempts,
+      MaximumRecordAgeInSeconds: (offline?.maximumRecordAgeMs ?? 0) / 1000,
+    });
+    expect(offline?.onFailureDestination).toBe(
+      'arn:aws:sqs:us-east-1:000000000000:user-pipeline-local-sink-failed-batches',
+    );
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fetchBatch, planPages, type FetchBatchDeps } from '#functions/fetch/fetch-batch.ts';
 import type { FetchPage, PageRequest } from '#functions/fetch/source.ts';
 import { RawBatch } from '#lib/batch.ts';
-import { BadRequestError, UpstreamError } from '#lib/errors.ts';
+import { BadRequestError, TransientError, UpstreamError } from '#lib/errors.ts';
 import { withoutSecrets, ApiUser } from '#lib/randomuser.ts';
 import { numericPostcodeUser } from '#tests/fixtures/randomuser.ts';
 
@@ -113,5 +113,39 @@ describe('fetchBatch', () => {
       deps({ limiter: { acquire: (n) => (taken.push(n), Promise.resolve()) } }),
     );
     expect(taken.sort()).toEqual([2000, 5000]);
+  });
+
+  it('answers out of time, retryably, when the pages do not arrive before its deadline, and writes nothing', async () => {
+    const asked: PageRequest[] = [];
+    const d = deps({
+      // A page that never comes: it ends only when the deadline aborts it, as fetch() would.
+      fetchPage: (request) => {
+        asked.push(request);
+        return new Promise((_resolve, reject) => {
+          request.signal?.addEventListener('abort', () => {
+            reject(
+              new UpstreamError('randomuser kept failing', undefined, { cause: request.signal?.reason }),
+            );
+          });
+        });
+      },
+    });
+    const outcome = fetchBatch({ count: 12_000 }, d, AbortSignal.timeout(20));
+    await expect(outcome).rejects.toThrow(TransientError);
+    await expect(outcome).rejects.toThrow(/out of time/);
+    expect(d.written.size).toBe(0);
+    // The pages in flight were aborted, and the one still queued never started.
+    expect(asked.map((r) => r.page)).toEqual([1, 2]);
+  });
+
+  it('passes its deadline to the rate limiter, which may be what it waits for', async () => {
+    const signals: (AbortSignal | undefined)[] = [];
+    const deadline = AbortSignal.timeout(60_000);
+    await fetchBatch(
+      { count: 5000 },
+      deps({ limiter: { acquire: (_n, signal) => (signals.push(signal), Promise.resolve()) } }),
+      deadline,
+    );
+    expect(signals).toEqual([deadline]);
   });
 });

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { splitResults } from '#functions/fetch/source.ts';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { randomuserSource, splitResults } from '#functions/fetch/source.ts';
 import { apiResponse, numericPostcodeUser } from '#tests/fixtures/randomuser.ts';
 
 const SECRET_FIELDS = ['password', 'salt', 'md5', 'sha1', 'sha256'];
@@ -50,5 +50,30 @@ describe('splitResults', () => {
     expect(rejected[0]?.reason).toMatch(/^email: .*; dob\.date: /);
     expect(rejected[0]?.reason).not.toContain('yesterday');
     expect(rejected[1]).toMatchObject({ index: 2, reason: expect.stringMatching(/^\(user\): /) as unknown });
+  });
+});
+
+describe('randomuserSource', () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+
+  it('stops retrying a failing page as soon as its deadline passes, mid-backoff', async () => {
+    let calls = 0;
+    vi.stubGlobal('fetch', () => {
+      calls++;
+      return Promise.resolve(new Response('busy', { status: 503 }));
+    });
+    // Twenty attempts 10 s apart would take minutes; the deadline ends it after the first.
+    const fetchPage = randomuserSource(
+      { RANDOMUSER_BASE_URL: 'http://randomuser.test', FETCH_TIMEOUT_MS: 15_000, FETCH_MAX_ATTEMPTS: 20 },
+      { minBackoffMs: 10_000, maxBackoffMs: 10_000 },
+    );
+    const started = Date.now();
+    await expect(
+      fetchPage({ seed: 's', nats: [], page: 1, results: 10, signal: AbortSignal.timeout(50) }),
+    ).rejects.toThrow();
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(calls).toBe(1);
   });
 });

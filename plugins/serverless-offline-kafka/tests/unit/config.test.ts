@@ -62,6 +62,7 @@ describe('config: a kafka event with nothing but what osls requires', () => {
     expect(settings).toEqual({
       region: 'eu-west-1',
       maximumRetryAttempts: 3,
+      maximumRecordAgeInSeconds: -1,
       retryBackoff: { initialMs: 500, maxMs: 10_000 },
       lambdaEndpoint: 'http://127.0.0.1:3002',
     });
@@ -256,6 +257,21 @@ describe('config: defaults around the plugin', () => {
     ).toBe(0);
   });
 
+  it('discards records past maximumRecordAgeInSeconds, -1 or 60 to 604,800 as AWS, and never by default', () => {
+    expect(onlyMapping(input()).maximumRecordAgeMs).toBeUndefined();
+    expect(
+      onlyMapping(input({ plugin: { maximumRecordAgeInSeconds: -1 } })).maximumRecordAgeMs,
+    ).toBeUndefined();
+    expect(onlyMapping(input({ plugin: { maximumRecordAgeInSeconds: 86_400 } })).maximumRecordAgeMs).toBe(
+      86_400_000,
+    );
+    for (const refused of [0, 59, 604_801, 1.5]) {
+      expect(errorOf(input({ plugin: { maximumRecordAgeInSeconds: refused } }))).toContain(
+        'custom.serverless-offline-kafka.maximumRecordAgeInSeconds',
+      );
+    }
+  });
+
   it('prefers the event destination to the plugin fallback, and ignores non-SQS ones with a warning', () => {
     const fallback = 'arn:aws:sqs:eu-west-1:000000000000:fallback';
     expect(
@@ -278,6 +294,18 @@ describe('config: defaults around the plugin', () => {
       input({ events: [kafkaEvent({ filterPatterns: [{ value: { a: [1] } }] })] }),
     );
     expect(warnings).toEqual([expect.stringContaining('functions.sink.events[0].kafka.filterPatterns')]);
+  });
+
+  it('honours a fractional batching window, but warns that CloudFormation takes whole seconds only', () => {
+    const { mappings, warnings } = resolveConfig(
+      input({ events: [kafkaEvent({ maximumBatchingWindow: 0.5 })] }),
+    );
+    expect(mappings[0]?.maximumBatchingWindowMs).toBe(500);
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        /functions\.sink\.events\[0\]\.kafka\.maximumBatchingWindow: 0\.5 .*whole seconds/,
+      ),
+    ]);
   });
 
   it('has no mappings for a service without kafka or msk events', () => {

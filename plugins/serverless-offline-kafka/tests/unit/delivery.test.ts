@@ -51,6 +51,7 @@ function harness(
   m: DeliveryMapping,
   outcome: (event: LambdaKafkaEvent, call: number) => InvokeOutcome | Promise<InvokeOutcome>,
   send: (call: number) => Promise<void> = () => Promise.resolve(),
+  now?: () => number,
 ): Harness {
   const events: LambdaKafkaEvent[] = [];
   const sent: Harness['sent'] = [];
@@ -72,6 +73,7 @@ function harness(
       info: (message) => logs.push({ level: 'info', message }),
     },
     requestId: () => 'req-1',
+    ...(now === undefined ? {} : { now }),
   });
   return { delivery, events, sent, logs };
 }
@@ -198,6 +200,75 @@ describe('delivery: failures', () => {
     });
     expect(h.sent[0]?.record.responseContext).toBeNull();
     expect(h.sent[0]?.record.KafkaBatchInfo.payloadSize).toBeGreaterThan(600);
+    await h.delivery.stop();
+  });
+});
+
+describe('delivery: record age', () => {
+  // The records of `sized` carry timestamps from 2026-01-01T00:00:00.000Z on. The clock is the test's
+  // own, so each batch is exactly batchSize records: a window would never pass on a frozen clock.
+  const start = Date.UTC(2026, 0, 1);
+
+  it('sends a batch whose oldest record is past maximumRecordAgeMs to the destination, uninvoked', async () => {
+    const m = mapping({ batchSize: 2, maximumRecordAgeMs: 60_000 });
+    const h = harness(
+      m,
+      () => ok,
+      undefined,
+      () => start + 60_001,
+    );
+    await h.delivery.enqueue([sized(0, 0), sized(0, 1)]);
+    expect(h.events).toEqual([]);
+    expect(h.sent).toHaveLength(1);
+    expect(h.sent[0]?.record.requestContext).toMatchObject({
+      condition: 'RecordAgeExceeded',
+      approximateInvokeCount: 0,
+    });
+    expect(h.sent[0]?.record.responseContext).toBeNull();
+    expect(h.sent[0]?.record.KafkaBatchInfo.batchSize).toBe(2);
+    await h.delivery.stop();
+  });
+
+  it('invokes a batch just within the age', async () => {
+    const m = mapping({ batchSize: 1, maximumRecordAgeMs: 60_000 });
+    const h = harness(
+      m,
+      () => ok,
+      undefined,
+      () => start + 60_000,
+    );
+    await h.delivery.enqueue([sized(0, 0)]);
+    expect(h.events).toHaveLength(1);
+    expect(h.sent).toEqual([]);
+    await h.delivery.stop();
+  });
+
+  it('stops retrying once the batch has aged past the limit, and reports the last failure', async () => {
+    let clock = start;
+    const m = mapping({ batchSize: 1, maximumRetryAttempts: 10, maximumRecordAgeMs: 60_000 });
+    // Each failed attempt takes 40 s: the first at 0 s, the second at 40 s, and at 80 s the record
+    // is too old for a third, well before the ten retries run out.
+    const h = harness(
+      m,
+      () => {
+        clock += 40_000;
+        return unhandled;
+      },
+      undefined,
+      () => clock,
+    );
+    await h.delivery.enqueue([sized(0, 0)]);
+    expect(h.events).toHaveLength(2);
+    expect(h.sent).toHaveLength(1);
+    expect(h.sent[0]?.record.requestContext).toMatchObject({
+      condition: 'RecordAgeExceeded',
+      approximateInvokeCount: 2,
+    });
+    expect(h.sent[0]?.record.responseContext).toEqual({
+      statusCode: 200,
+      executedVersion: '$LATEST',
+      functionError: 'Unhandled',
+    });
     await h.delivery.stop();
   });
 });

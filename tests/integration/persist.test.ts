@@ -24,6 +24,17 @@ async function storedBatch(overrides: Partial<RawBatch> = {}): Promise<{ key: st
   return { key, batch };
 }
 
+/** The same batch with its first user's e-mail changed, stored beside it; returns its key. */
+async function storedWithNewEmail(key: string, batch: RawBatch, email: string): Promise<string> {
+  const changed = {
+    ...batch,
+    users: batch.users.map((u, i) => (i === 0 ? { ...u, user: { ...u.user, email } } : u)),
+  };
+  const changedKey = key.replace('.json', `-${email.split('@')[0] ?? 'changed'}.json`);
+  await store.put(changedKey, changed);
+  return changedKey;
+}
+
 describe('persist against PostgreSQL and the S3 raw zone', () => {
   afterAll(async () => {
     s3.destroy();
@@ -59,14 +70,7 @@ describe('persist against PostgreSQL and the S3 raw zone', () => {
   it('bumps the version and queues an update event only for users whose content changed', async () => {
     const { key, batch } = await storedBatch();
     await persistBatch({ key }, deps);
-    const changed = {
-      ...batch,
-      users: batch.users.map((u, i) =>
-        i === 0 ? { ...u, user: { ...u.user, email: 'new.address@example.com' } } : u,
-      ),
-    };
-    const changedKey = key.replace('.json', '-changed.json');
-    await store.put(changedKey, changed);
+    const changedKey = await storedWithNewEmail(key, batch, 'new.address@example.com');
     expect(await persistBatch({ key: changedKey }, deps)).toMatchObject({
       inserted: 0,
       updated: 1,
@@ -95,14 +99,7 @@ describe('persist against PostgreSQL and the S3 raw zone', () => {
     ).rows[0]?.user_key;
     const ahead = new Date(Date.now() + 3_600_000);
     await pool.query('UPDATE users SET updated_at = $2 WHERE user_key = $1', [userKey, ahead]);
-    const changed = {
-      ...batch,
-      users: batch.users.map((u, i) =>
-        i === 0 ? { ...u, user: { ...u.user, email: 'later@example.com' } } : u,
-      ),
-    };
-    const changedKey = key.replace('.json', '-later.json');
-    await store.put(changedKey, changed);
+    const changedKey = await storedWithNewEmail(key, batch, 'later@example.com');
     await persistBatch({ key: changedKey }, deps);
     const { rows } = await pool.query<{ version: number; updated_at: Date }>(
       'SELECT version, updated_at FROM users WHERE user_key = $1',

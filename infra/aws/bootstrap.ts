@@ -5,8 +5,8 @@
  * target: client-side timestamps, tables awaited ACTIVE), the users topic on MSK and the Avro schema in
  * the registry (sent with the functions' basic-auth credentials secret under `--registry-auth basic`,
  * for a registry that asks for them). The clients are the functions' own (functions/lib), configured as
- * the aws stage configures them, with the caller's AWS credentials. MSK and RDS are private: run it
- * from inside the VPC (docs/deploy-aws.md says how).
+ * the aws stage configures them, with the caller's AWS credentials. MSK, RDS and the stack's registry
+ * are private: run it from inside the VPC (docs/deploy-aws.md says how).
  */
 import { parseArgs } from 'node:util';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';

@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { infraTemplate } from '#infra/aws/infra-template.ts';
 import { packagedService, packagedTemplate, slsPackage } from '#infra/aws/sls-package.ts';
 import { pipelineResources } from '#infra/pipeline/resources.ts';
 import { endpoints } from '#infra/stack/endpoints.ts';
@@ -431,6 +432,28 @@ describe('serverless.yml, aws stage', () => {
     const pattern = patternOf(registryCredentials);
     expect(iamMatches(pattern, sampleArn(pipelineResources('aws').registryCredentialsSecretId))).toBe(true);
     expect(iamMatches(pattern, sampleArn('user-pipeline/aws/schema-registry-admin'))).toBe(false);
+  });
+
+  it("lets no function read the registry's own database secret (infra/aws/template.yml)", () => {
+    const infra = z
+      .object({
+        Resources: z.object({
+          RegistryDatabaseSecret: z.object({
+            Properties: z.object({ Name: z.object({ 'Fn::Sub': z.string() }) }),
+          }),
+        }),
+      })
+      .parse(infraTemplate());
+    const name = infra.Resources.RegistryDatabaseSecret.Properties.Name['Fn::Sub']
+      .replace('${ServiceName}', 'user-pipeline')
+      .replace('${Stage}', 'aws');
+    expect(name).toBe('user-pipeline/aws/registry-postgres');
+    for (const fn of functionNames) {
+      for (const resource of grants(fn, 'secretsmanager:GetSecretValue')) {
+        expect(iamMatches(patternOf(resource), sampleArn(name)), fn).toBe(false);
+      }
+    }
+    expect(iamMatches(patternOf(dbSecret), sampleArn('user-pipeline/aws/postgres'))).toBe(true);
   });
 
   it('scopes S3 to the raw prefix, and gives a wildcard resource only to EC2 calls that take no other', () => {

@@ -64,7 +64,25 @@ const list = z.string().transform((value, ctx) => {
 });
 
 /** The schema registry (Confluent API) that holds the user event's Avro schema. */
-const Registry = z.object({ SCHEMA_REGISTRY_URL: z.url() });
+const Registry = z.object({
+  SCHEMA_REGISTRY_URL: z.url().refine(
+    (url) => {
+      const { username, password } = new URL(url);
+      return username === '' && password === '';
+    },
+    // A URL is logged and quoted in errors; a credential in it would be too.
+    { message: 'must carry no credentials: name a secret in SCHEMA_REGISTRY_CREDENTIALS_SECRET_ID' },
+  ),
+  /**
+   * A Secrets Manager secret holding {username, password}, sent as HTTP basic auth to a registry that
+   * asks for it (Confluent Cloud: the API key and its secret). Unset: no credentials are sent, as to
+   * the stack's own Apicurio, which only the functions' security group reaches.
+   */
+  SCHEMA_REGISTRY_CREDENTIALS_SECRET_ID: unsetIfEmpty(z.string().min(1)),
+});
+/** What the registry client needs from a function's settings: the registry, and where Secrets Manager is. */
+export type RegistrySettings = z.infer<typeof Registry> &
+  Pick<z.infer<typeof Common>, 'AWS_REGION' | 'AWS_ENDPOINT_URL'>;
 
 /** persist: the raw zone it reads and the database it writes. */
 export const PersistSettings = Common.extend({ RAW_BUCKET: z.string().min(3) }).extend(Database.shape);

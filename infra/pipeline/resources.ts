@@ -9,6 +9,11 @@ export function pipelineResources(stage: string) {
     stage,
     rawBucket: `user-pipeline-${stage}-raw`,
     dbSecretId: `user-pipeline/${stage}/postgres`,
+    /**
+     * The schema registry's basic-auth credentials ({username, password}), for a registry that asks for
+     * them (an existing one, such as Confluent Cloud's); whoever runs the stage creates it.
+     */
+    registryCredentialsSecretId: `user-pipeline/${stage}/schema-registry`,
     /** The user events topic. */
     usersTopic: 'user-pipeline.users',
     /** The Avro schema's subject (the topic's value subject, TopicNameStrategy). */

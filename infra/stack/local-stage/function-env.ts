@@ -54,11 +54,13 @@ export const localFunctionEnvironments: Readonly<Record<FunctionName, Readonly<R
     USERS_TOPIC: localResources.usersTopic,
     USERS_SUBJECT: localResources.usersSubject,
     SCHEMA_REGISTRY_URL: endpoints.registry.url,
+    SCHEMA_REGISTRY_CREDENTIALS_SECRET_ID: '',
   },
   status: { ...provider, ...database, ...cassandra },
   sink: {
     ...provider,
     SCHEMA_REGISTRY_URL: endpoints.registry.url,
+    SCHEMA_REGISTRY_CREDENTIALS_SECRET_ID: '',
     ...cassandra,
     DEAD_LETTER_QUEUE_URL: localQueueUrl(localResources.deadLetterQueue),
     CASSANDRA_TARGET: 'cassandra',

@@ -6,7 +6,9 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { infraTemplate } from '#infra/aws/infra-template.ts';
 import { packagedService, packagedTemplate, slsPackage } from '#infra/aws/sls-package.ts';
+import { pipelineResources } from '#infra/pipeline/resources.ts';
 import { endpoints } from '#infra/stack/endpoints.ts';
 import { localFunctionEnvironments } from '#infra/stack/local-stage/function-env.ts';
 import { PersistSettings, PublishSettings, SinkSettings, StatusSettings } from '#lib/config.ts';
@@ -70,17 +72,19 @@ const functionNames = ['health', 'fetch', 'persist', 'publish', 'status', 'sink'
 const packagingTimeoutMs = 120_000;
 
 /** Each stage packaged once for the whole file, into its own folder. */
+/** No AWS credentials, no endpoint: packaging must not need an account. */
+const noAwsAccount = {
+  AWS_ACCESS_KEY_ID: '',
+  AWS_SECRET_ACCESS_KEY: '',
+  AWS_PROFILE: '',
+  AWS_EC2_METADATA_DISABLED: 'true',
+};
+
 const packages = {
   local: lazy(() => slsPackage('local', { PIPELINE_API_KEY: 'test-key' })),
-  // No AWS credentials, no endpoint: packaging must not need an account.
-  aws: lazy(() =>
-    slsPackage('aws', {
-      AWS_ACCESS_KEY_ID: '',
-      AWS_SECRET_ACCESS_KEY: '',
-      AWS_PROFILE: '',
-      AWS_EC2_METADATA_DISABLED: 'true',
-    }),
-  ),
+  aws: lazy(() => slsPackage('aws', noAwsAccount)),
+  /** As `sls deploy --stage aws --param="registryAuth=basic"` packages it. */
+  awsRegistryAuth: lazy(() => slsPackage('aws', noAwsAccount, ['--param=registryAuth=basic'])),
 };
 
 /** The CloudFormation that `sls package --stage local` makes from the real serverless.yml. */
@@ -284,6 +288,34 @@ async function importHandler(
   }
 }
 
+/** A secret's ARN as serverless.yml writes it: the stack's region and account, then `pattern`. */
+const secretArn = (pattern: string) => ({
+  'Fn::Join': [
+    '',
+    ['arn:aws:secretsmanager:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:secret:${pattern}`],
+  ],
+});
+const dbSecret = secretArn('user-pipeline/aws/postgres-*');
+/** Only the registry credentials secret: its name and Secrets Manager's six-character suffix. */
+const registryCredentials = secretArn('user-pipeline/aws/schema-registry-??????');
+
+/** Whether an IAM resource pattern (`*` any run, `?` one character) matches `arn`. */
+const iamMatches = (pattern: string, arn: string) =>
+  new RegExp(
+    `^${pattern
+      .split('')
+      .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+      .join('')}$`,
+  ).test(arn);
+
+/** The ARN a resource pattern of serverless.yml's secretArn form stands for, in a sample account. */
+const sampleArn = (secretName: string) =>
+  `arn:aws:secretsmanager:us-east-1:123456789012:secret:${secretName}-AbCdEf`;
+const patternOf = (resource: unknown) => {
+  const [, parts] = (resource as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
+  return `arn:aws:secretsmanager:us-east-1:123456789012${String(parts.at(-1))}`;
+};
+
 /**
  * The CloudFormation of `sls package --stage aws`: made offline, every infrastructure value an import
  * of the infrastructure stack's exports (infra/aws/template.yml), resolved by CloudFormation at deploy.
@@ -351,7 +383,7 @@ describe('serverless.yml, aws stage', () => {
     expect(grants('publish', 'kafka-cluster:WriteData')).toEqual([topic]);
     expect(grants('publish', 'kafka-cluster:DescribeTopic')).toEqual([topic]);
     expect(grants('publish', 'kafka-cluster:ReadData')).toEqual([]);
-    expect(grants('publish', 'secretsmanager:GetSecretValue')).toHaveLength(1);
+    expect(grants('publish', 'secretsmanager:GetSecretValue')).toEqual([dbSecret, registryCredentials]);
     expect(stack.policyOf('publish')).not.toMatch(/cassandra:|s3:|sqs:/);
   });
 
@@ -369,7 +401,8 @@ describe('serverless.yml, aws stage', () => {
     expect(JSON.stringify(grants('sink', 'cassandra:Select'))).toContain(':/keyspace/system*');
     expect(JSON.stringify(grants('sink', 'sqs:SendMessage'))).toContain('user-pipeline-aws-sink-dlq');
     expect(grants('sink', 'sqs:SendMessage')).toContainEqual(imported('SinkFailedBatchesQueueArn'));
-    expect(stack.policyOf('sink')).not.toMatch(/s3:|secretsmanager|kafka-cluster:Write/);
+    expect(stack.policyOf('sink')).not.toMatch(/s3:|kafka-cluster:Write/);
+    expect(grants('sink', 'secretsmanager:GetSecretValue')).toEqual([registryCredentials]);
   });
 
   it('lets status read the keyspace and the database secret, and write nothing', () => {
@@ -377,8 +410,50 @@ describe('serverless.yml, aws stage', () => {
       /:\/keyspace\/user_pipeline\/".*:\/keyspace\/user_pipeline\/table\/\*".*:\/keyspace\/system\*"/,
     );
     expect(grants('status', 'cassandra:Modify')).toEqual([]);
-    expect(grants('status', 'secretsmanager:GetSecretValue')).toHaveLength(1);
+    expect(grants('status', 'secretsmanager:GetSecretValue')).toEqual([dbSecret]);
     expect(stack.policyOf('status')).not.toMatch(/s3:|sqs:|kafka/);
+  });
+
+  it("names no registry credentials by default (the stack's own registry takes none); only publish and sink may read them", () => {
+    expect(env('publish')['SCHEMA_REGISTRY_CREDENTIALS_SECRET_ID']).toBe('');
+    expect(env('sink')['SCHEMA_REGISTRY_CREDENTIALS_SECRET_ID']).toBe('');
+    const readable: Record<(typeof functionNames)[number], unknown[]> = {
+      health: [],
+      fetch: [],
+      persist: [dbSecret],
+      publish: [dbSecret, registryCredentials],
+      status: [dbSecret],
+      sink: [registryCredentials],
+    };
+    for (const name of functionNames) {
+      expect(grants(name, 'secretsmanager:GetSecretValue'), name).toEqual(readable[name]);
+    }
+    // The pattern holds the one secret, and no longer name that starts like it.
+    const pattern = patternOf(registryCredentials);
+    expect(iamMatches(pattern, sampleArn(pipelineResources('aws').registryCredentialsSecretId))).toBe(true);
+    expect(iamMatches(pattern, sampleArn('user-pipeline/aws/schema-registry-admin'))).toBe(false);
+  });
+
+  it("lets no function read the registry's own database secret (infra/aws/template.yml)", () => {
+    const infra = z
+      .object({
+        Resources: z.object({
+          RegistryDatabaseSecret: z.object({
+            Properties: z.object({ Name: z.object({ 'Fn::Sub': z.string() }) }),
+          }),
+        }),
+      })
+      .parse(infraTemplate());
+    const name = infra.Resources.RegistryDatabaseSecret.Properties.Name['Fn::Sub']
+      .replace('${ServiceName}', 'user-pipeline')
+      .replace('${Stage}', 'aws');
+    expect(name).toBe('user-pipeline/aws/registry-postgres');
+    for (const fn of functionNames) {
+      for (const resource of grants(fn, 'secretsmanager:GetSecretValue')) {
+        expect(iamMatches(patternOf(resource), sampleArn(name)), fn).toBe(false);
+      }
+    }
+    expect(iamMatches(patternOf(dbSecret), sampleArn('user-pipeline/aws/postgres'))).toBe(true);
   });
 
   it('scopes S3 to the raw prefix, and gives a wildcard resource only to EC2 calls that take no other', () => {
@@ -504,5 +579,39 @@ describe('the sink trigger, offline and on AWS', () => {
     expect(offline?.onFailureDestination).toBe(
       'arn:aws:sqs:us-east-1:000000000000:user-pipeline-local-sink-failed-batches',
     );
+  });
+});
+
+/**
+ * `sls deploy --stage aws --param="registryAuth=basic"`: for an existing registry that asks for
+ * credentials. Only the name of their secret reaches the functions.
+ */
+describe('serverless.yml, aws stage, with registryAuth=basic', () => {
+  let template: Template;
+  const { env, grants } = stackOf(() => template, 'aws');
+
+  beforeAll(() => {
+    template = Template.parse(packagedTemplate(packages.awsRegistryAuth()));
+  }, packagingTimeoutMs);
+
+  it('gives publish and sink the name of the credentials secret, the one secret of the registry their roles may read', () => {
+    const { registryCredentialsSecretId } = pipelineResources('aws');
+    for (const name of ['publish', 'sink'] as const) {
+      const value = env(name)['SCHEMA_REGISTRY_CREDENTIALS_SECRET_ID'];
+      // A plain name: no dynamic reference CloudFormation would resolve to the secret's value.
+      expect(value, name).toBe(registryCredentialsSecretId);
+      expect(grants(name, 'secretsmanager:GetSecretValue'), name).toContainEqual(registryCredentials);
+      expect(iamMatches(patternOf(registryCredentials), sampleArn(String(value))), name).toBe(true);
+    }
+    for (const name of ['health', 'fetch', 'persist', 'status'] as const) {
+      expect(env(name), name).not.toHaveProperty('SCHEMA_REGISTRY_CREDENTIALS_SECRET_ID');
+    }
+    expect(
+      SinkSettings.parse({
+        ...env('sink'),
+        SCHEMA_REGISTRY_URL: 'https://psrc-123.us-east-1.aws.confluent.cloud',
+        DEAD_LETTER_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/user-pipeline-aws-sink-dlq',
+      }).SCHEMA_REGISTRY_CREDENTIALS_SECRET_ID,
+    ).toBe(registryCredentialsSecretId);
   });
 });

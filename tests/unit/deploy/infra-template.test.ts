@@ -1,22 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { infraTemplate } from '#infra/aws/infra-template.ts';
+import { CfnResource, IngressRule } from '#tests/support/cfn-template.ts';
 
-const Template = z.object({
-  Resources: z.record(
-    z.string(),
-    z.object({ Type: z.string(), Properties: z.record(z.string(), z.unknown()).default({}) }),
-  ),
-});
-
-const Ingress = z.object({
-  IpProtocol: z.string(),
-  FromPort: z.number().optional(),
-  ToPort: z.number().optional(),
-  SourceSecurityGroupId: z.unknown().optional(),
-  CidrIp: z.string().optional(),
-  Description: z.string().optional(),
-});
+const Template = z.object({ Resources: z.record(z.string(), CfnResource) });
 
 const template = Template.parse(infraTemplate());
 const resource = (name: string) => template.Resources[name];
@@ -57,7 +44,7 @@ describe('infra/aws/template.yml', () => {
     expect(groups).toHaveLength(1);
     const group = resource(groups[0]?.Ref ?? '');
     expect(group?.Type).toBe('AWS::EC2::SecurityGroup');
-    const ingress = z.array(Ingress).parse(group?.Properties['SecurityGroupIngress']);
+    const ingress = z.array(IngressRule).parse(group?.Properties['SecurityGroupIngress']);
     // The pollers run with the cluster's security group; the sink sends poison records with the
     // functions' one, and private DNS routes every SQS call in the VPC through the endpoint.
     expect(ingress.map(({ Description: _description, ...rule }) => rule)).toEqual([

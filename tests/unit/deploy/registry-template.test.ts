@@ -7,28 +7,15 @@ import { infraTemplate } from '#infra/aws/infra-template.ts';
 import { repoRoot } from '#infra/stack/lib/paths.ts';
 import { versions } from '#infra/stack/versions.ts';
 import { PublishSettings } from '#lib/config.ts';
+import { CfnResource, IngressRule } from '#tests/support/cfn-template.ts';
 
-const Resource = z.object({
-  Type: z.string(),
-  Condition: z.string().optional(),
-  Properties: z.record(z.string(), z.unknown()).default({}),
-});
 const Template = z.object({
   Parameters: z.record(z.string(), z.object({ Default: z.unknown().optional() })),
   Conditions: z.record(z.string(), z.unknown()),
-  Resources: z.record(z.string(), Resource),
+  Resources: z.record(z.string(), CfnResource),
   Outputs: z.record(z.string(), z.object({ Value: z.unknown(), Condition: z.string().optional() })),
 });
 
-const IngressRule = z.object({
-  IpProtocol: z.string(),
-  FromPort: z.number().optional(),
-  ToPort: z.number().optional(),
-  CidrIp: z.string().optional(),
-  CidrIpv6: z.string().optional(),
-  SourceSecurityGroupId: z.unknown().optional(),
-  SourcePrefixListId: z.unknown().optional(),
-});
 const Container = z.object({
   Name: z.string(),
   Image: z.unknown(),

@@ -341,6 +341,7 @@ describe('serverless.yml, aws stage', () => {
       BatchSize: 2000,
       StartingPosition: 'TRIM_HORIZON',
       AmazonManagedKafkaEventSourceConfig: { ConsumerGroupId: 'user-pipeline-aws-sink' },
+      ProvisionedPollerConfig: { MinimumPollers: 1, MaximumPollers: 2 },
       MaximumRetryAttempts: 10,
       MaximumRecordAgeInSeconds: 86_400,
       DestinationConfig: { OnFailure: { Destination: imported('SinkFailedBatchesQueueArn') } },

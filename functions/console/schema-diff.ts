@@ -17,7 +17,7 @@ export interface AvroField {
   readonly default?: unknown;
 }
 
-export interface AvroRecord {
+export interface AvroRecord extends AvroTypeObject {
   readonly type: 'record' | 'error';
   readonly name: string;
   readonly fields: readonly AvroField[];

@@ -16,6 +16,14 @@ function taskChip(task: AirflowTask): HTMLElement {
   return element;
 }
 
+/** A finished run's duration, or how long a running one has run so far. */
+function runDuration(run: AirflowRuns['runs'][number]): string {
+  if (run.endDate === null && run.startDate !== null) {
+    return `${formatDuration(Date.now() - Date.parse(run.startDate))} so far`;
+  }
+  return formatDuration(durationBetween(run.startDate, run.endDate));
+}
+
 function runRow(run: AirflowRuns['runs'][number]): HTMLElement {
   return h(
     'tr',
@@ -24,7 +32,7 @@ function runRow(run: AirflowRuns['runs'][number]): HTMLElement {
     h('td', {}, chip(run.state)),
     h('td', {}, formatTime(run.startDate)),
     h('td', {}, formatTime(run.endDate)),
-    h('td', { class: 'num' }, formatDuration(durationBetween(run.startDate, run.endDate))),
+    h('td', { class: 'num' }, runDuration(run)),
     h('td', { class: 'tasks' }, ...run.tasks.map(taskChip)),
   );
 }

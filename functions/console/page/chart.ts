@@ -22,6 +22,11 @@ export interface ChartOptions {
   /** Bars over categories (x = 0, 1, …, named by `setData`'s `categories`), instead of lines over time. */
   readonly bars?: boolean;
   readonly yFormat?: (value: number) => string;
+  /**
+   * The y axis starts at zero (the default: lags, backlogs, rates), or fits the values (a counter
+   * such as users in PostgreSQL, whose growth would be a flat line near the top otherwise).
+   */
+  readonly zeroBased?: boolean;
 }
 
 /** A chart in `container`, sized to its width; `setData` redraws it with new series. */
@@ -62,7 +67,7 @@ export class Chart {
   }
 
   private plotOptions(labels: readonly string[]): uPlot.Options {
-    const { height, sparkline = false, yFormat } = this.options;
+    const { height, sparkline = false, yFormat, zeroBased = true } = this.options;
     const categories = this.categories;
     const bars = this.options.bars === true ? uPlot.paths.bars?.({ size: [0.8, 40] }) : undefined;
     const series: uPlot.Series[] = labels.map((label, i) => ({
@@ -85,8 +90,7 @@ export class Chart {
           bars === undefined
             ? { time: true }
             : { time: false, range: (): uPlot.Range.MinMax => [-0.5, categories.length - 0.5] },
-        // Counts and lags start at zero: a flat line near the top would read as a large value.
-        y: { range: (_, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] },
+        y: zeroBased ? { range: (_, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] } : {},
       },
       axes: sparkline
         ? [{ show: false }, { show: false }]

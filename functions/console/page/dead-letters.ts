@@ -20,10 +20,10 @@ function depth(label: string, part: Snapshot['deadLetters']): HTMLElement {
   return figure(label, formatCount(queue.visible), `${formatCount(queue.inFlight)} in flight`);
 }
 
-function table(headers: readonly string[], rows: readonly HTMLElement[]): HTMLElement {
+function table(headers: readonly string[], rows: readonly HTMLElement[], compact = false): HTMLElement {
   return h(
     'table',
-    {},
+    { class: compact ? 'compact' : undefined },
     h('thead', {}, h('tr', {}, ...headers.map((title) => h('th', {}, title)))),
     h('tbody', {}, ...rows),
   );
@@ -133,6 +133,7 @@ export function createDeadLettersPanel(client: Client): Panel {
         : table(
             ['reason', 'letters', ''],
             letters.byReason.map(({ reason, count }) => reasonRow(reason, count)),
+            true,
           ),
       letters.truncated ? h('p', { class: 'muted' }, `counts of the latest ${LIMIT} letters only`) : null,
     );

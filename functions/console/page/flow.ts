@@ -16,7 +16,7 @@ interface Stage {
   readonly element: HTMLElement;
   readonly figures: HTMLElement;
   readonly error: HTMLElement;
-  chart(title: string, options?: { sparkline?: boolean; height?: number }): Chart;
+  chart(title: string, options?: { sparkline?: boolean; height?: number; zeroBased?: boolean }): Chart;
 }
 
 function stage(id: string, step: number, title: string, parent: HTMLElement): Stage {
@@ -36,10 +36,10 @@ function stage(id: string, step: number, title: string, parent: HTMLElement): St
     element,
     figures,
     error,
-    chart: (chartTitle, { sparkline = true, height = sparkline ? 40 : 110 } = {}) => {
+    chart: (chartTitle, { sparkline = true, height = sparkline ? 40 : 110, zeroBased = true } = {}) => {
       const box = h('div', { class: 'chart' });
       charts.append(h('div', { class: 'chart-title' }, chartTitle), box);
-      return new Chart(box, { height, sparkline, yFormat: compact });
+      return new Chart(box, { height, sparkline, zeroBased, yFormat: compact });
     },
   };
 }
@@ -94,14 +94,14 @@ export function createFlowPanel(): Panel {
   element.classList.add('wide');
 
   const s3 = stage('s3', 1, 'S3 raw zone', stages);
-  const s3Chart = s3.chart('users landed since the page opened');
+  const s3Chart = s3.chart('users landed since the page opened', { zeroBased: false });
   const pg = stage('postgres', 2, 'PostgreSQL', stages);
-  const pgChart = pg.chart('users');
+  const pgChart = pg.chart('users', { zeroBased: false });
   const outbox = stage('outbox', 3, 'Outbox', stages);
   const backlogChart = outbox.chart('backlog (rows)');
   const ageChart = outbox.chart('oldest unpublished (s)');
   const kafka = stage('kafka', 4, 'Kafka topic', stages);
-  const recordsChart = kafka.chart('records');
+  const recordsChart = kafka.chart('records', { zeroBased: false });
   const produceChart = kafka.chart('produce rate per partition (records/s)', { sparkline: false });
   const sink = stage('sink', 5, 'Sink (Kafka → Cassandra)', stages);
   const sinkLagChart = sink.chart('lag per partition', { sparkline: false });
@@ -127,7 +127,7 @@ export function createFlowPanel(): Panel {
         figure(
           'users landed',
           formatCount(history.at(-1)?.landedUsers ?? null),
-          `${rate(landed)} since the page opened`,
+          `since the page opened, ${rate(landed)}`,
         ),
         newest === undefined
           ? null
@@ -157,10 +157,15 @@ export function createFlowPanel(): Panel {
     backlogChart.setData(seriesOf(history, [backlog]), ['backlog']);
     ageChart.setData(seriesOf(history, [oldestAge]), ['oldest unpublished']);
 
+    // The charts keep going while the topic is unreadable (gaps where it was): their series are
+    // the partitions and groups of the last topic read.
     const topic = snapshot.topic.ok ? snapshot.topic.data : null;
-    const partitions = topic?.partitions.map((p) => p.partition) ?? [];
-    const sinkGroup = topic?.groups[0];
-    const sparkGroups = topic?.groups.slice(1) ?? [];
+    const known = history.findLast((sample) => sample.snapshot.topic.ok);
+    const lastTopic = known === undefined ? null : topicOf(known);
+    const partitions = lastTopic?.partitions.map((p) => p.partition) ?? [];
+    const partitionLabels = partitions.map((p) => `p${p}`);
+    const sinkGroup = lastTopic?.groups[0];
+    const sparkGroups = lastTopic?.groups.slice(1) ?? [];
 
     if (showPart(kafka, snapshot.topic) && topic !== null) {
       fill(
@@ -168,35 +173,34 @@ export function createFlowPanel(): Panel {
         figure('records', formatCount(topic.records), `in ${topic.topic}, ${partitions.length} partitions`),
         figure('produced', rate(highs), 'all partitions'),
       );
-      recordsChart.setData(seriesOf(history, [records]), ['records']);
-      produceChart.setData(
-        rateSeriesOf(history, partitions.map(endOffset)),
-        partitions.map((p) => `p${p}`),
+    }
+    recordsChart.setData(seriesOf(history, [records]), ['records']);
+    produceChart.setData(rateSeriesOf(history, partitions.map(endOffset)), partitionLabels);
+
+    const sinkNow = topic?.groups[0];
+    if (showPart(sink, snapshot.topic) && sinkNow !== undefined) {
+      fill(sink.figures, figure('lag', formatCount(sinkNow.lag), `records, ${sinkNow.label}`));
+    }
+    if (showPart(cassandra, snapshot.topic, snapshot.freshness) && sinkNow !== undefined) {
+      const freshness = snapshot.freshness.ok ? snapshot.freshness.data : null;
+      fill(
+        cassandra.figures,
+        figure('written', rate(consumed(sinkNow.groupId)), 'records the sink consumed'),
+        figure('freshness p50', formatDuration(freshness?.p50Ms ?? null), 'PostgreSQL commit → Cassandra'),
       );
     }
-
-    if (showPart(sink, snapshot.topic) && sinkGroup !== undefined) {
-      fill(sink.figures, figure('lag', formatCount(sinkGroup.lag), `records, ${sinkGroup.label}`));
+    if (sinkGroup !== undefined) {
       sinkLagChart.setData(
         seriesOf(
           history,
           partitions.map((p) => groupLag(sinkGroup.groupId, p)),
         ),
-        partitions.map((p) => `p${p}`),
-      );
-    }
-
-    if (showPart(cassandra, snapshot.topic, snapshot.freshness) && sinkGroup !== undefined) {
-      const freshness = snapshot.freshness.ok ? snapshot.freshness.data : null;
-      fill(
-        cassandra.figures,
-        figure('written', rate(consumed(sinkGroup.groupId)), 'records the sink consumed'),
-        figure('freshness p50', formatDuration(freshness?.p50Ms ?? null), 'PostgreSQL commit → Cassandra'),
+        partitionLabels,
       );
       writesChart.setData(rateSeriesOf(history, [consumed(sinkGroup.groupId)]), ['records/s']);
     }
 
-    if (showPart(spark, snapshot.topic, snapshot.aggregates) && snapshot.aggregates.ok) {
+    if (showPart(spark, snapshot.topic, snapshot.aggregates) && snapshot.aggregates.ok && topic !== null) {
       const aggregates = snapshot.aggregates.data;
       fill(
         spark.figures,
@@ -207,16 +211,16 @@ export function createFlowPanel(): Panel {
             ? '—'
             : formatAgo(Date.parse(snapshot.takenAt) - Date.parse(aggregates.lastComputedAt)),
         ),
-        ...sparkGroups.map((group) => figure('lag', formatCount(group.lag), group.label)),
-      );
-      sparkLagChart.setData(
-        seriesOf(
-          history,
-          sparkGroups.map((group) => groupLag(group.groupId)),
-        ),
-        sparkGroups.map((group) => group.label),
+        ...topic.groups.slice(1).map((group) => figure('lag', formatCount(group.lag), group.label)),
       );
     }
+    sparkLagChart.setData(
+      seriesOf(
+        history,
+        sparkGroups.map((group) => groupLag(group.groupId)),
+      ),
+      sparkGroups.map((group) => group.label),
+    );
     aggregatesChart.setData(seriesOf(history, [aggregateUsers]), ['users']);
   };
 

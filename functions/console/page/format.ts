@@ -19,7 +19,9 @@ export function formatDuration(ms: number | null): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
   const seconds = Math.round(ms / 1000);
-  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+  if (seconds < 3600) {
+    return seconds % 60 === 0 ? `${seconds / 60} min` : `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+  }
   const minutes = Math.round(seconds / 60);
   return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
@@ -52,4 +54,17 @@ export function formatTime(iso: string | null, now = new Date(), timeZone?: stri
 export function durationBetween(start: string | null, end: string | null): number | null {
   if (start === null || end === null) return null;
   return Date.parse(end) - Date.parse(start);
+}
+
+/**
+ * Buckets' upper bounds as axis labels, in seconds to stay narrow: `0.25s`, `2s`, and `>10s` for the
+ * last one (+∞, which JSON carries as null or a large number: whatever it holds, it is the rest).
+ */
+export function bucketLabels(bucketsMs: readonly number[]): string[] {
+  const seconds = (ms: number) => `${ms / 1000}s`;
+  return bucketsMs.map((bound, i) => {
+    if (i < bucketsMs.length - 1) return seconds(bound);
+    const previous = bucketsMs[i - 1];
+    return previous === undefined ? 'all' : `>${seconds(previous)}`;
+  });
 }

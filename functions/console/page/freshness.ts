@@ -2,22 +2,12 @@
 import type { Snapshot } from '../api.ts';
 import { Chart } from './chart.ts';
 import { card, errorLine, figure, fill, h } from './dom.ts';
-import { formatCount, formatDuration } from './format.ts';
+import { bucketLabels, formatCount, formatDuration } from './format.ts';
 import { seriesOf } from './history.ts';
 import type { Pick, Sample } from './history.ts';
 import type { Panel } from './panel.ts';
 
 /** PostgreSQL commit → Cassandra write: percentiles, the histogram, and p50/p99 over time. */
-
-/** A bucket's upper bound as an axis label: `≤250ms`, `≤2s`, and `>2s` for the last (+∞) one. */
-export function bucketLabels(bucketsMs: readonly number[]): string[] {
-  const short = (ms: number) => (ms < 1000 ? `${ms}ms` : `${ms / 1000}s`);
-  return bucketsMs.map((bound, i) => {
-    if (Number.isFinite(bound) && i < bucketsMs.length - 1) return `≤${short(bound)}`;
-    const previous = bucketsMs[i - 1];
-    return previous === undefined ? 'all' : `>${short(previous)}`;
-  });
-}
 
 const p50: Pick = (s) => (s.snapshot.freshness.ok ? s.snapshot.freshness.data.p50Ms : null);
 const p99: Pick = (s) => (s.snapshot.freshness.ok ? s.snapshot.freshness.data.p99Ms : null);
@@ -32,7 +22,7 @@ export function createFreshnessPanel(): Panel {
     'Freshness',
     error,
     figures,
-    h('div', { class: 'chart-title' }, 'latency histogram (users)'),
+    h('div', { class: 'chart-title' }, 'users by latency (bucket upper bound)'),
     histogramBox,
     h('div', { class: 'chart-title' }, 'p50 and p99 over time (ms)'),
     overTimeBox,

@@ -67,16 +67,12 @@ const keyForm = h(
   ),
 );
 const changeKey = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Change the key');
-const grid = h('main', { class: 'grid' }, ...panels.map((panel) => panel.element));
-
-document.body.append(
-  h('header', {}, h('h1', {}, 'Pipeline console'), stage, updated, changeKey),
-  banner,
-  keyForm,
-  grid,
-);
+// Hidden until the first snapshot: before it, the panels have nothing to show.
+const grid = h('main', { class: 'grid', hidden: true }, ...panels.map((panel) => panel.element));
 
 let history: Sample[] = [];
+/** The panels' own polling starts once a snapshot has shown the key good (one refusal, not five). */
+let panelsStarted = false;
 /** When the last snapshot arrived, by the browser's clock: "updated 3 s ago" is the browser's view. */
 let lastArrival: number | null = null;
 
@@ -86,6 +82,11 @@ const readSnapshot = async (): Promise<void> => {
     lastArrival = Date.now();
     history = addSample(history, snapshot);
     banner.hidden = true;
+    grid.hidden = false;
+    if (!panelsStarted) {
+      panelsStarted = true;
+      for (const panel of panels) panel.start?.();
+    }
     stage.textContent = `stage ${snapshot.stage}`;
     stage.title = `read in ${formatDuration(snapshot.durationMs)} server-side`;
     for (const panel of panels) {
@@ -118,11 +119,11 @@ function start(): void {
   keyForm.hidden = true;
   changeKey.hidden = false;
   snapshots.start();
-  for (const panel of panels) panel.start?.();
 }
 
 function stop(): void {
   snapshots.stop();
+  panelsStarted = false;
   for (const panel of panels) panel.stop?.();
 }
 
@@ -154,5 +155,17 @@ changeKey.addEventListener('click', () => {
   askForKey();
 });
 
-if (apiKey.get() === null) askForKey();
-else start();
+function open(): void {
+  document.body.append(
+    h('header', {}, h('h1', {}, 'Pipeline console'), stage, updated, changeKey),
+    banner,
+    keyForm,
+    grid,
+  );
+  if (apiKey.get() === null) askForKey();
+  else start();
+}
+
+// The HTML adds this script itself (see index.html), so it may run before the parser reaches <body>.
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', open);
+else open();

@@ -57,7 +57,7 @@ function render(trace: Trace): HTMLElement[] {
     ),
     stage(
       'outbox',
-      'Outbox',
+      'Outbox rows',
       part(trace.outbox, (rows) =>
         rows.length === 0
           ? h('p', { class: 'muted' }, 'no outbox row')
@@ -80,7 +80,7 @@ function render(trace: Trace): HTMLElement[] {
                   h(
                     'tr',
                     { 'data-published': String(row.publishedAt !== null) },
-                    h('td', { class: 'mono' }, row.eventId),
+                    h('td', { class: 'mono', title: row.eventId }, `${row.eventId.slice(0, 8)}…`),
                     h('td', {}, row.eventType),
                     h('td', { class: 'num' }, row.version),
                     h('td', {}, formatTime(row.createdAt)),

@@ -2,7 +2,7 @@
 
 /**
  * The console API seen from the page: JSON under `api/`, relative to the page's own address (the
- * HTML's <base> makes `…/console` and `…/console/` the same), with the key in `x-api-key`.
+ * HTML's <base> makes `…/console`, `…/console/` and `…/console/index.html` the same), with the key in `x-api-key`.
  */
 
 const KEY_STORAGE = 'console.apiKey';

@@ -26,7 +26,7 @@ import { treeMemoryBytes } from '#infra/stack/lib/process.ts';
 import { OFFLINE_FUNCTIONS_URL } from '#infra/stack/services/airflow.ts';
 import { sparkEndpoints } from '#infra/stack/services/spark.ts';
 import { down, status, up } from '#infra/stack/stack.ts';
-import { airflowClient, FetchedBatch, type TaskInstance } from './airflow-client.ts';
+import { airflowClient, FetchedBatch, type TaskInstance } from '#lib/airflow-client.ts';
 import { pipelineClient } from './http-client.ts';
 import { startOffline, type Offline } from './offline.ts';
 import { aggregatedUsersOfBatch } from './pipeline-stores.ts';

@@ -14,6 +14,8 @@ export function pipelineResources(stage: string) {
      * them (an existing one, such as Confluent Cloud's); whoever runs the stage creates it.
      */
     registryCredentialsSecretId: `user-pipeline/${stage}/schema-registry`,
+    /** Airflow's login ({username, password}), with which the console lists and triggers DAG runs. */
+    airflowCredentialsSecretId: `user-pipeline/${stage}/airflow`,
     /** The user events topic. */
     usersTopic: 'user-pipeline.users',
     /** The Avro schema's subject (the topic's value subject, TopicNameStrategy). */

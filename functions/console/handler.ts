@@ -180,7 +180,7 @@ export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
   .handler(async (event) => {
     logger.setCorrelationId(event.requestContext.requestId);
     const below = /\/console(?:\/(.*))?$/.exec(event.path)?.[1] ?? '';
-    if (!below.startsWith('api/') && below !== 'api') return servePage(below);
+    if (!below.startsWith('api/') && below !== 'api') return servePage(below, event.path);
     try {
       const query = Object.fromEntries(Object.entries(event.queryStringParameters ?? {}));
       return json(

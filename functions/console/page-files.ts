@@ -9,10 +9,11 @@ const ENTRY = 'index.html';
  * system. They hold no data, so they need no key; the browser may keep the assets (their names change
  * with no build, so only for a minute).
  */
-export function servePage(path: string): APIGatewayProxyResult {
+export function servePage(path: string, requestPath: string): APIGatewayProxyResult {
   if (path === '') {
-    // Relative: `console` → `console/index.html` wherever the API is mounted (a stage prefix or not).
-    return { statusCode: 302, headers: { location: `console/${ENTRY}` }, body: '' };
+    // Relative, so that it holds wherever the API is mounted (behind a stage prefix or not).
+    const location = requestPath.endsWith('/') ? ENTRY : `console/${ENTRY}`;
+    return { statusCode: 302, headers: { location }, body: '' };
   }
   const name = path.startsWith('assets/') ? path.slice('assets/'.length) : path;
   const file = page.files[name];

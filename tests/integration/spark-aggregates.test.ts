@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateCassandra } from '#infra/pipeline/cassandra-migrations.ts';
 import { sparkConsumerGroup } from '#infra/pipeline/resources.ts';
 import { registerAvroSchema } from '#infra/pipeline/schemas.ts';
-import { consumerLag } from '#infra/pipeline/topics.ts';
+import { consumerLag } from '#lib/snapshot/topic.ts';
 import { endpoints } from '#infra/stack/endpoints.ts';
 import { repoRoot } from '#infra/stack/lib/paths.ts';
 import { up } from '#infra/stack/stack.ts';

@@ -78,6 +78,7 @@ export const localFunctionEnvironments: Readonly<Record<FunctionName, Readonly<R
     DEAD_LETTER_QUEUE_URL: localQueueUrl(localResources.deadLetterQueue),
     FAILED_BATCHES_QUEUE_URL: localQueueUrl(localResources.failedBatchesQueue),
     SINK_CONSUMER_GROUP: localResources.sinkConsumerGroup,
+    SPARK_CONSUMER_GROUPS: localResources.sparkConsumerGroups.join(','),
     AIRFLOW_URL: endpoints.airflow.url,
     AIRFLOW_CREDENTIALS_SECRET_ID: localResources.airflowCredentialsSecretId,
   },

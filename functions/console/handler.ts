@@ -70,7 +70,10 @@ const okOrThrow = (response: Response): void => {
 const consumerGroups = [
   { groupId: settings.SINK_CONSUMER_GROUP, label: 'sink' },
   // `<prefix>-<query>`: the query names have no hyphen.
-  ...(settings.SPARK_CONSUMER_GROUPS ?? []).map((groupId) => ({ groupId, label: `Spark ${groupId.split("-").at(-1) ?? groupId}` })),
+  ...(settings.SPARK_CONSUMER_GROUPS ?? []).map((groupId) => ({
+    groupId,
+    label: `Spark ${groupId.split('-').at(-1) ?? groupId}`,
+  })),
 ];
 
 const readSnapshot = snapshotReader({

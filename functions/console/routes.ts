@@ -53,11 +53,16 @@ export interface ApiRequest {
 export async function routeApi(request: ApiRequest, api: ConsoleApi): Promise<unknown> {
   const { method, query } = request;
   const path = request.path.replace(/^\/+|\/+$/g, '');
-  const segments = path.split('/').map((s) => decodeURIComponent(s));
+  let segments: string[];
+  try {
+    segments = path.split('/').map((s) => decodeURIComponent(s));
+  } catch {
+    throw new BadRequestError(`the path ${path} is not valid percent-encoding`);
+  }
   const only = (allowed: string): void => {
     if (method !== allowed) throw new BadRequestError(`${method} is not allowed on ${path}: use ${allowed}`);
   };
-  switch (segments[0]) {
+  switch (segments[0] ?? '') {
     case 'snapshot':
       only('GET');
       return api.snapshot();

@@ -127,8 +127,8 @@ export async function traceUser(sources: TraceSources, userKey: string, reveal: 
           prepare: true,
         },
       );
-      const found = result.first();
-      if (found === null) return null;
+      const found = result.rows[0];
+      if (found === undefined) return null;
       const date = (name: string): string | null => (found.get(name) as Date | null)?.toISOString() ?? null;
       return {
         version: Number(found.get('version')),

@@ -47,7 +47,8 @@ describe('the pipeline console, in a real browser against sls offline', () => {
     await skipSinkBacklog();
     offline = await startOffline(ports);
     const executablePath = onPath('chromium');
-    if (executablePath === undefined) throw new Error('chromium is missing: npm test installs it (apt-get install chromium)');
+    if (executablePath === undefined)
+      throw new Error('chromium is missing: npm test installs it (apt-get install chromium)');
     // As root (CI), Chromium's sandbox cannot start.
     browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
     page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
@@ -62,12 +63,13 @@ describe('the pipeline console, in a real browser against sls offline', () => {
 
   afterAll(async () => {
     mkdirSync(path.dirname(screenshot), { recursive: true });
-    await page?.screenshot({ path: screenshot, fullPage: true });
-    await browser?.close();
+    // Whatever beforeAll got to start (a failed setup leaves some unset).
+    await (page as Page | undefined)?.screenshot({ path: screenshot, fullPage: true });
+    await (browser as Browser | undefined)?.close();
     await airflowClient(endpoints.airflow.url, endpoints.airflow.login)
       .then((airflow) => airflow.setPaused(DAG_ID, true))
       .catch(() => undefined);
-    await offline?.stop();
+    await (offline as Offline | undefined)?.stop();
     await cassandra.shutdown();
     sqs.destroy();
   });
@@ -79,12 +81,18 @@ describe('the pipeline console, in a real browser against sls offline', () => {
     await expect.poll(() => page.getByTestId('key-refused').isVisible(), { timeout: 15_000 }).toBe(true);
     expect(apiStatuses).toContain(403);
     // The browser logs the refused request itself; that one line is expected.
-    browserErrors.splice(0, browserErrors.length, ...browserErrors.filter((e) => !/status of 403/.test(e)));
+    browserErrors.splice(
+      0,
+      browserErrors.length,
+      ...browserErrors.filter((e) => !e.includes('status of 403')),
+    );
 
     await page.getByTestId('api-key-input').fill(apiKey);
     await page.getByTestId('api-key-submit').click();
     await expect.poll(() => page.getByTestId('key-refused').isVisible(), { timeout: 15_000 }).toBe(false);
-    await expect.poll(() => panel('services').locator('[data-state="up"]').count(), { timeout: 30_000 }).toBeGreaterThan(3);
+    await expect
+      .poll(() => panel('services').locator('[data-state="up"]').count(), { timeout: 30_000 })
+      .toBeGreaterThan(3);
     // Kept for the session, never in the URL.
     expect(await page.evaluate(() => Object.values(sessionStorage).join(' '))).toContain(apiKey);
     expect(page.url()).not.toContain(apiKey);
@@ -96,7 +104,9 @@ describe('the pipeline console, in a real browser against sls offline', () => {
     await api.persist(String(fetched['key']));
     await api.drain();
     const row = panel('reconciliation').locator(`[data-batch-id="${String(fetched['batchId'])}"]`);
-    await expect.poll(() => row.getAttribute('data-complete'), { timeout: 120_000, interval: 1000 }).toBe('true');
+    await expect
+      .poll(() => row.getAttribute('data-complete'), { timeout: 120_000, interval: 1000 })
+      .toBe('true');
     expect(await row.textContent()).toContain('2,000');
   });
 
@@ -115,10 +125,16 @@ describe('the pipeline console, in a real browser against sls offline', () => {
     // A letter whose record is valid after all (as after a sink fix): replayed, it lands and stays out.
     const registry = new SchemaRegistry({ host: endpoints.registry.url });
     const event = userEvent({ user_key: crypto.randomUUID(), updated_at: Date.now() });
-    const value = Buffer.from(await registry.encode(await registry.getLatestSchemaId(localResources.usersSubject), event));
+    const value = Buffer.from(
+      await registry.encode(await registry.getLatestSchemaId(localResources.usersSubject), event),
+    );
     const reason = unique('planted: fixed since');
     await sendDeadLetters(sqs, localQueueUrl(localResources.deadLetterQueue), [
-      deadLetterOf(kafkaRecord({ key: event.user_key, value, topic: localResources.usersTopic }), reason, new Date()),
+      deadLetterOf(
+        kafkaRecord({ key: event.user_key, value, topic: localResources.usersTopic }),
+        reason,
+        new Date(),
+      ),
     ]);
     const planted = panel('dead-letters').locator(`[data-reason="${reason}"]`);
     await expect.poll(() => planted.count(), { timeout: 30_000 }).toBe(1);

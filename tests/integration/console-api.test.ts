@@ -42,12 +42,13 @@ describe('the console API, in-process against the local stack', () => {
   const pool = pipelinePool();
   const { sqs } = awsClients();
 
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the answer's type (api.ts)
   const api = async <T>(
     method: string,
     path: string,
     query: Record<string, string> = {},
     body: string | null = null,
-  ) => {
+  ): Promise<{ status: number; body: T }> => {
     const answer = await consoleHandler(consoleEvent(method, `api/${path}`, query, body), lambdaContext());
     return { status: answer.statusCode, body: JSON.parse(answer.body) as T };
   };
@@ -104,7 +105,7 @@ describe('the console API, in-process against the local stack', () => {
 
     expect(after.batches.data[0]).toEqual({
       batchId,
-      at: expect.any(String),
+      at: expect.any(String) as unknown,
       postgres: 120,
       published: 120,
       cassandra: 0,
@@ -129,8 +130,11 @@ describe('the console API, in-process against the local stack', () => {
     expect(trace.postgres).toMatchObject({ ok: true, data: { version: 1, batchId } });
     expect(trace.postgres.ok && trace.postgres.data?.email).not.toBe(user.email);
     expect(trace.raw).toEqual({ ok: true, data: { key, exists: true } });
-    expect(trace.outbox).toMatchObject({ ok: true, data: [{ version: 1, publishedAt: expect.any(String) }] });
-    expect(trace.kafka).toMatchObject({ ok: true, data: { partition: expect.any(Number) } });
+    expect(trace.outbox).toMatchObject({
+      ok: true,
+      data: [{ version: 1, publishedAt: expect.any(String) as unknown }],
+    });
+    expect(trace.kafka).toMatchObject({ ok: true, data: { partition: expect.any(Number) as unknown } });
     expect(trace.cassandra).toEqual({ ok: true, data: null });
     const revealed = (await api<Trace>('GET', `trace/${user.user_key}`, { reveal: '1' })).body;
     expect(revealed.postgres.ok && revealed.postgres.data?.email).toBe(user.email);
@@ -182,12 +186,12 @@ describe('the console API, in-process against the local stack', () => {
   it('answers bad requests with a message a person can act on', async () => {
     expect(await api('GET', 'trace/not-a-key')).toMatchObject({
       status: 400,
-      body: { message: expect.stringMatching(/UUID/) },
+      body: { message: expect.stringMatching(/UUID/) as unknown },
     });
     expect(await api('GET', 'nothing-here')).toMatchObject({ status: 404 });
     expect(await api('POST', 'snapshot')).toMatchObject({
       status: 400,
-      body: { message: expect.stringMatching(/use GET/) },
+      body: { message: expect.stringMatching(/use GET/) as unknown },
     });
     expect(await api('GET', 'dead-letters', { limit: '0' })).toMatchObject({ status: 400 });
     expect(await api('POST', 'dead-letters/replay', {}, '{"reason": ""}')).toMatchObject({ status: 400 });

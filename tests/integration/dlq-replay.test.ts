@@ -49,11 +49,11 @@ describe('the dead-letter queue, as npm run dlq and the console read it', () => 
     expect(all.truncated).toBe(false);
     expect(all.latest.map((l) => l.key).sort()).toEqual(['k1', 'k2', 'k3']);
     expect(all.latest[0]).toEqual({
-      topic: expect.any(String),
-      partition: expect.any(Number),
-      offset: expect.any(Number),
-      reason: expect.any(String),
-      key: expect.any(String),
+      topic: expect.any(String) as unknown,
+      partition: expect.any(Number) as unknown,
+      offset: expect.any(Number) as unknown,
+      reason: expect.any(String) as unknown,
+      key: expect.any(String) as unknown,
       failedAt: failedAt.toISOString(),
     });
 

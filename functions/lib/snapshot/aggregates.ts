@@ -5,7 +5,8 @@ import type { Aggregates } from '#functions/console/api.ts';
 type Cql = Pick<cassandraDriver.Client, 'execute'>;
 
 /** sum() of a bigint column arrives as the driver's Long: its decimal text is exact. */
-const longValue = (value: unknown): number => Number(String(value ?? 0));
+const longValue = (value: unknown): number =>
+  value === null || value === undefined ? 0 : Number((value as { toString(): string }).toString());
 
 /** Spark's users per minute for `minute`, over every country and gender: one partition read. */
 async function usersInMinute(cassandra: Cql, keyspace: string, minute: Date): Promise<number> {

@@ -7,7 +7,8 @@ export const PART_TIMEOUT_MS = 1500;
 export function describeError(error: unknown): string {
   const messages: string[] = [];
   for (let cause = error, depth = 0; cause !== undefined && depth < 3; depth++) {
-    const message = cause instanceof Error ? cause.message : String(cause);
+    const message =
+      cause instanceof Error ? cause.message : typeof cause === 'string' ? cause : JSON.stringify(cause);
     const line = message.split('\n')[0]?.trim() ?? '';
     if (line !== '' && !messages.some((m) => m.includes(line))) messages.push(line);
     cause = cause instanceof Error ? cause.cause : undefined;

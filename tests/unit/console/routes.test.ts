@@ -72,7 +72,7 @@ describe('the console API routes', () => {
   ])('refuses %o with a 400 that says why', async (bad, message) => {
     await expect(routeApi(bad, fakeApi())).rejects.toMatchObject({
       kind: 'bad-request',
-      message: expect.stringMatching(message),
+      message: expect.stringMatching(message) as unknown,
     });
   });
 

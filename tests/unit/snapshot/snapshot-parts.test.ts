@@ -113,7 +113,7 @@ describe('the topic and its consumer groups', () => {
           },
         ]),
     };
-    const side = await topicProgress(admin as never, 't', [
+    const side = await topicProgress(admin, 't', [
       { groupId: 'sink', label: 'sink' },
       { groupId: 'spark', label: 'Spark' },
     ]);
@@ -155,7 +155,7 @@ describe('parts and probes', () => {
       100,
     );
     expect(services).toEqual([
-      { name: 'postgres', up: true, latencyMs: expect.any(Number) },
+      { name: 'postgres', up: true, latencyMs: expect.any(Number) as unknown },
       { name: 'kafka', up: false, latencyMs: null, error: 'refused' },
     ]);
   });

@@ -1,4 +1,15 @@
-import { defineConfig } from 'vitest/config';
+import { defineConfig, type Plugin } from 'vitest/config';
+import { buildConsolePage } from './functions/console/page-assets.ts';
+
+/** `virtual:console-page` for tests that import the console function, as its esbuild plugin gives it. */
+const consolePage: Plugin = {
+  name: 'console-page',
+  resolveId: (id) => (id === 'virtual:console-page' ? '\0virtual:console-page' : undefined),
+  load: async (id) =>
+    id === '\0virtual:console-page'
+      ? `export default ${JSON.stringify(await buildConsolePage())};`
+      : undefined,
+};
 
 /**
  * Three suites, each with its own npm script: unit (no network), integration (handlers and clients
@@ -18,6 +29,7 @@ export default defineConfig({
         },
       },
       {
+        plugins: [consolePage],
         test: {
           name: 'integration',
           include: ['tests/integration/**/*.test.ts', 'plugins/*/tests/integration/**/*.test.ts'],

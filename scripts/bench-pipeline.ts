@@ -19,7 +19,9 @@ import { repoRoot, stackHome } from '#infra/stack/lib/paths.ts';
 import pg from 'pg';
 import { UserEvent } from '#lib/user-event.ts';
 import { UPSERT_USER, upsertParams } from '#functions/sink/user-table.ts';
-import { consumerLag, ensureTopic } from '#infra/pipeline/topics.ts';
+import { ensureTopic } from '#infra/pipeline/topics.ts';
+import { consumerLag } from '#lib/snapshot/topic.ts';
+import { sunkAtOf } from '#lib/snapshot/freshness.ts';
 import { localCassandra, localKafka } from '#infra/stack/local-stage/clients.ts';
 import { localFunctionEnvironment, type FunctionName } from '#infra/stack/local-stage/function-env.ts';
 import { localApiKey, localDatabaseUrl, localResources } from '#infra/stack/local-stage/resources.ts';
@@ -29,7 +31,6 @@ import { allRunning, down, up } from '#infra/stack/stack.ts';
 import { writeResults } from './bench-lib.ts';
 import { pipelineClient } from './http-client.ts';
 import { startOffline } from './offline.ts';
-import { sunkAtOf } from './pipeline-stores.ts';
 import { runMain, say } from './cli.ts';
 
 const USERS = Number(process.argv[2] ?? '100000');
@@ -40,6 +41,7 @@ const FUNCTION_HEAP_MB = 200;
 /** Where the memory phase's publish sends, away from the sink's topic. */
 const MEMORY_TOPIC = 'bench.function-host';
 const topic = localResources.usersTopic;
+const usersTable = `${localResources.keyspace}.users`;
 
 const rate = (count: number, ms: number): number => Math.round(count / (ms / 1000));
 async function timed<T>(task: () => Promise<T>): Promise<{ ms: number; value: T }> {
@@ -249,7 +251,7 @@ async function main(): Promise<void> {
     const published = await timed(() => api.drain());
     await waitForSink(admin, 30 * 60_000);
     const committed = await commitTimes(pool, [seed]);
-    const sunk = await sunkAtOf(cassandra, [...committed.keys()]);
+    const sunk = await sunkAtOf(cassandra, [...committed.keys()], usersTable);
     const bulk = freshness(committed, sunk);
     const sunkAt = [...sunk.values()];
     const firstSunk = Math.min(...sunkAt);
@@ -266,7 +268,10 @@ async function main(): Promise<void> {
       await waitForSink(admin, 120_000);
     }
     const steadyCommitted = await commitTimes(pool, roundSeeds);
-    const steady = freshness(steadyCommitted, await sunkAtOf(cassandra, [...steadyCommitted.keys()]));
+    const steady = freshness(
+      steadyCommitted,
+      await sunkAtOf(cassandra, [...steadyCommitted.keys()], usersTable),
+    );
     const peakMb = peakRssMb(offline.pid);
 
     say('raw rates of the same records');

@@ -8,12 +8,14 @@
  * prints the URLs.
  */
 import { S3Client } from '@aws-sdk/client-s3';
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { RawBatch } from '#lib/batch.ts';
 import { s3RawStore } from '#lib/raw-store.ts';
+import { aggregatedUsersOfBatch } from '#lib/snapshot/aggregates.ts';
+import { queueDepth } from '#lib/snapshot/queues.ts';
 import { localAwsConfig, localCassandra } from '#infra/stack/local-stage/clients.ts';
 import {
   localApiKey,
@@ -26,10 +28,9 @@ import { treeMemoryBytes } from '#infra/stack/lib/process.ts';
 import { OFFLINE_FUNCTIONS_URL } from '#infra/stack/services/airflow.ts';
 import { sparkEndpoints } from '#infra/stack/services/spark.ts';
 import { down, status, up } from '#infra/stack/stack.ts';
-import { airflowClient, FetchedBatch, type TaskInstance } from './airflow-client.ts';
+import { airflowClient, FetchedBatch, type TaskInstance } from '#lib/airflow-client.ts';
 import { pipelineClient } from './http-client.ts';
 import { startOffline, type Offline } from './offline.ts';
-import { aggregatedUsersOfBatch } from './pipeline-stores.ts';
 import { runMain, say } from './cli.ts';
 
 const DAG_ID = 'users_pipeline';
@@ -40,16 +41,8 @@ const megabytes = (bytes: number): string => `${Math.round(bytes / 2 ** 20).toLo
 
 /** Messages in the local dead-letter queue, visible or in flight. */
 async function deadLetterDepth(sqs: SQSClient): Promise<number> {
-  const { Attributes } = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: localQueueUrl(localResources.deadLetterQueue),
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-    }),
-  );
-  return (
-    Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
-    Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
-  );
+  const depth = await queueDepth(sqs, localQueueUrl(localResources.deadLetterQueue));
+  return depth.visible + depth.inFlight;
 }
 
 /** The whole stack's memory and `sls offline`'s, sampled until stopped; keeps the peak of their sum. */
@@ -137,6 +130,7 @@ async function main(): Promise<number> {
       throw new Error(`sls offline is not at ${OFFLINE_FUNCTIONS_URL}`);
     }
     memory = memorySampler(functions.pid);
+    say(`the pipeline console: ${functions.baseUrl}/console   (API key: ${await localApiKey()})`);
     const api = pipelineClient(functions.baseUrl, await localApiKey());
     const airflow = await airflowClient(endpoints.airflow.url, endpoints.airflow.login);
     await cassandra.connect();
@@ -177,12 +171,17 @@ async function main(): Promise<number> {
       const persisted = tasks.find((t) => t.task_id === 'persist')?.state === 'success';
       if (batch !== undefined && persisted) {
         const answer = await api.status(batch.batchId);
-        const aggregated = await aggregatedUsersOfBatch(pool, cassandra, batch.batchId);
+        const aggregated = await aggregatedUsersOfBatch(
+          pool,
+          cassandra,
+          localResources.keyspace,
+          batch.batchId,
+        );
         counts = {
           users: Number(answer['users']),
           published: Number(answer['published']),
           inCassandra: Number(answer['inCassandra']),
-          aggregated: aggregated.users,
+          aggregated,
         };
       }
       const line =
@@ -253,6 +252,7 @@ async function main(): Promise<number> {
     );
     if (values.keep) {
       say('\nleft running until Ctrl-C (which stops sls offline; `npm run stack -- down` stops the rest):');
+      say(`  console         ${functions.baseUrl}/console   API key: ${await localApiKey()}`);
       say(
         `  Airflow UI      ${endpoints.airflow.url}   login ${endpoints.airflow.login.username} / ${endpoints.airflow.login.password}`,
       );

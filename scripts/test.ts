@@ -30,16 +30,19 @@ function step(name: string, command: string, args: readonly string[]): boolean {
   return ok;
 }
 
-/** The compose-file test needs docker-compose (Debian's 1.29 validates with no engine). */
-function ensureDockerCompose(): void {
-  if (onPath('docker-compose') !== undefined) return;
+/**
+ * Installs a Debian package when its command is missing (as root, with apt-get): docker-compose, whose
+ * 1.29 validates the compose file with no engine, and chromium, which the console's browser test drives.
+ */
+function ensureDebianPackage(command: string, pkg: string, why: string): void {
+  if (onPath(command) !== undefined) return;
   if (process.getuid?.() !== 0 || onPath('apt-get') === undefined) {
-    throw new Error('docker-compose is missing: install it (apt-get install docker-compose) and run again');
+    throw new Error(`${command} is missing: install it (apt-get install ${pkg}) and run again`);
   }
-  say('installing docker-compose from Debian packages (validates docker-compose.yml, needs no engine)');
+  say(`installing ${pkg} from Debian packages (${why})`);
   for (const args of [
     ['update', '-qq'],
-    ['install', '-y', '-qq', 'docker-compose'],
+    ['install', '-y', '-qq', '--no-install-recommends', pkg],
   ]) {
     const result = spawnSync('apt-get', args, {
       stdio: 'inherit',
@@ -116,7 +119,8 @@ async function main(): Promise<number> {
   // A suite that cannot start must not be counted with the previous run's report.
   rmSync(reportsDir, { recursive: true, force: true });
   mkdirSync(reportsDir, { recursive: true });
-  ensureDockerCompose();
+  ensureDebianPackage('docker-compose', 'docker-compose', 'validates docker-compose.yml, needs no engine');
+  ensureDebianPackage('chromium', 'chromium', "the console's browser test drives it headless");
   let ok = step('typecheck', 'tsc', ['-p', '.']);
   ok = step('typecheck (plugins)', 'tsc', ['-p', 'plugins/serverless-offline-kafka']) && ok;
   ok = step('lint', 'eslint', ['.']) && ok;

@@ -95,7 +95,7 @@ export interface BatchReconciliation {
   readonly aggregates: number | null;
   readonly complete: boolean;
   /** Where the missing users stopped, when not complete (status's logic). */
-  readonly stoppedAt: 'outbox' | 'kafka-or-sink' | 'aggregates' | null;
+  readonly stoppedAt: 'persist' | 'outbox' | 'kafka-or-sink' | 'aggregates' | null;
 }
 
 /** PostgreSQL commit → Cassandra write, over the recent users sampled. */

@@ -4,6 +4,7 @@ import { RAW_BATCH_FORMAT, type RawBatch } from '#lib/batch.ts';
 import { BadRequestError, TransientError } from '#lib/errors.ts';
 import { logger } from '#lib/logger.ts';
 import type { RawStore } from '#lib/raw-store.ts';
+import { USERS_METADATA } from '#lib/snapshot/raw-zone.ts';
 import type { FetchRequest } from './request.ts';
 import type { FetchPage } from './source.ts';
 
@@ -101,7 +102,8 @@ export async function fetchBatch(
       rejected.map(({ index, reason }) => ({ page, index, reason })),
     ),
   };
-  await deps.store.put(key, batch);
+  // The users count as metadata: the console counts a batch without reading it.
+  await deps.store.put(key, batch, { [USERS_METADATA]: String(batch.users.length) });
   logger.info('batch landed', { batchId, key, users: batch.users.length, rejected: batch.rejected.length });
   return {
     batchId,

@@ -155,6 +155,35 @@ export type SinkSettings = z.infer<typeof SinkSettings>;
 export const StatusSettings = Common.extend(Database.shape).extend(Cassandra.shape);
 export type StatusSettings = z.infer<typeof StatusSettings>;
 
+/**
+ * console: reads every store (read-only but for two actions: replaying dead letters to the topic, and
+ * triggering a DAG run in Airflow). Airflow is optional: without AIRFLOW_URL its panel says so.
+ */
+export const ConsoleSettings = Common.extend(Database.shape)
+  .extend(Registry.shape)
+  .extend(KafkaCluster.shape)
+  .extend(Cassandra.shape)
+  .extend({
+    RAW_BUCKET: z.string().min(3),
+    USERS_TOPIC: z.string().min(1),
+    DEAD_LETTER_QUEUE_URL: z.url(),
+    FAILED_BATCHES_QUEUE_URL: z.url(),
+    SINK_CONSUMER_GROUP: z.string().min(1),
+    /** The Spark job's queries' consumer groups (it commits its progress there). */
+    SPARK_CONSUMER_GROUPS: unsetIfEmpty(list),
+    /** Airflow's API server (the UI's address), when the console may show and trigger runs. */
+    AIRFLOW_URL: unsetIfEmpty(z.url()),
+    /** A Secrets Manager secret holding Airflow's {username, password}. */
+    AIRFLOW_CREDENTIALS_SECRET_ID: unsetIfEmpty(z.string().min(1)),
+    AIRFLOW_DAG_ID: z.string().min(1).default('users_pipeline'),
+  })
+  .refine(oneKafkaCluster.check, { message: oneKafkaCluster.message, path: ['KAFKA_BROKERS'] })
+  .refine((s) => (s.AIRFLOW_URL === undefined) === (s.AIRFLOW_CREDENTIALS_SECRET_ID === undefined), {
+    message: 'set both AIRFLOW_URL and AIRFLOW_CREDENTIALS_SECRET_ID, or neither',
+    path: ['AIRFLOW_URL'],
+  });
+export type ConsoleSettings = z.infer<typeof ConsoleSettings>;
+
 const loaded = new Map<z.ZodType, unknown>();
 
 /**

@@ -1,6 +1,14 @@
 import { GetBootstrapBrokersCommand, KafkaClient } from '@aws-sdk/client-kafka';
 import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
-import { CompressionTypes, Kafka, logLevel, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
+import {
+  CompressionTypes,
+  Kafka,
+  logLevel,
+  type Admin,
+  type LogEntry,
+  type Producer,
+  type SASLOptions,
+} from 'kafkajs';
 import { clientConfig, type AwsSettings } from './aws.ts';
 import { ConfigError, TransientError } from './errors.ts';
 import { logger } from './logger.ts';
@@ -125,6 +133,30 @@ export const kafkaProducer = lazy(async (settings: KafkaSettings): Promise<Produ
     allowAutoTopicCreation: false,
     maxInFlightRequests: 1,
   });
+  try {
+    await created.connect();
+  } catch (error) {
+    throw new TransientError('Kafka is unavailable', { cause: error });
+  }
+  return created;
+});
+
+/**
+ * An admin client for reading offsets (the console): created and connected on first use, kept for
+ * the container's life. Few retries and short timeouts: a reader of a down broker should say so
+ * within a poll, not after kafkajs's default minute of backoff.
+ */
+export const kafkaAdmin = lazy(async (settings: KafkaSettings): Promise<Admin> => {
+  const kafka = new Kafka({
+    clientId: 'user-pipeline-console',
+    ...(await kafkaConnection(settings)),
+    logLevel: logLevel.WARN,
+    logCreator: toLogger,
+    connectionTimeout: 1000,
+    requestTimeout: 2000,
+    retry: { retries: 1, initialRetryTime: 100 },
+  });
+  const created = kafka.admin();
   try {
     await created.connect();
   } catch (error) {

@@ -14,7 +14,8 @@ export const s3Client = lazy(
 
 /** The S3 raw zone: one JSON object per batch. */
 export interface RawStore {
-  put(key: string, document: unknown): Promise<void>;
+  /** Writes `document` as JSON; `metadata` becomes the object's user metadata (S3's `x-amz-meta-*`). */
+  put(key: string, document: unknown, metadata?: Readonly<Record<string, string>>): Promise<void>;
   /** The object's parsed JSON; undefined when there is no such key; `invalid-json` when it is not JSON. */
   get(key: string): Promise<unknown>;
 }
@@ -25,7 +26,7 @@ export const INVALID_JSON = Symbol('invalid-json');
 /** The raw zone on S3 (LocalStack offline). S3 failures become TransientErrors. */
 export function s3RawStore(client: Pick<S3Client, 'send'>, bucket: string): RawStore {
   return {
-    async put(key, document) {
+    async put(key, document, metadata) {
       try {
         await client.send(
           new PutObjectCommand({
@@ -33,6 +34,7 @@ export function s3RawStore(client: Pick<S3Client, 'send'>, bucket: string): RawS
             Key: key,
             Body: JSON.stringify(document),
             ContentType: 'application/json',
+            ...(metadata === undefined ? {} : { Metadata: { ...metadata } }),
           }),
         );
       } catch (error) {

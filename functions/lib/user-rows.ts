@@ -35,11 +35,12 @@ export async function usersByKey(
   return rows;
 }
 
-/** The version Cassandra holds for each of `userKeys` that it has. */
+/** The version Cassandra holds for each of `userKeys` that it has (`table` as in usersByKey). */
 export async function versionsInCassandra(
   client: Pick<cassandraDriver.Client, 'execute'>,
   userKeys: readonly string[],
+  table = 'users',
 ): Promise<Map<string, number>> {
-  const rows = await usersByKey(client, userKeys, ['version']);
+  const rows = await usersByKey(client, userKeys, ['version'], table);
   return new Map([...rows].map(([key, row]) => [key, Number(row.get('version'))]));
 }

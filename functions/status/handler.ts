@@ -4,7 +4,7 @@ import { dbPool } from '#lib/db.ts';
 import { httpHandler } from '#lib/http.ts';
 import { batchStatus, StatusRequest, type BatchStatusDeps } from './batch-status.ts';
 import { versionsInCassandra } from '#lib/user-rows.ts';
-import { usersOfBatch } from './batch-store.ts';
+import { usersOfBatch } from '#lib/snapshot/batches.ts';
 
 /**
  * POST /status {batchId}: the composition root. Settings at cold start; the database pool and the

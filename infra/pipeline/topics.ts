@@ -25,19 +25,3 @@ export async function ensureTopic(
     report(`topic ${topic} has ${current} partitions, more than the ${partitions} configured: left as is`);
   }
 }
-
-/**
- * How many records of `topic` the consumer group has not committed yet, over all partitions (a
- * partition the group never committed counts from its low watermark).
- */
-export async function consumerLag(admin: Admin, groupId: string, topic: string): Promise<number> {
-  const [ends, committed] = await Promise.all([
-    admin.fetchTopicOffsets(topic),
-    admin.fetchOffsets({ groupId, topics: [topic] }),
-  ]);
-  const done = new Map(committed[0]?.partitions.map((p) => [p.partition, Number(p.offset)]) ?? []);
-  return ends.reduce((lag, end) => {
-    const at = done.get(end.partition) ?? -1;
-    return lag + Number(end.high) - (at >= 0 ? at : Number(end.low));
-  }, 0);
-}

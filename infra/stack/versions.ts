@@ -32,4 +32,11 @@ export const versions = {
   cfnLint: '1.58.0',
   /** cfn-lint's dependencies are unpinned: resolve them as of a fixed day after its release. */
   cfnLintResolvedAsOf: '2026-11-01',
+  /**
+   * `npm run cql`: the PyPI cqlsh that packages Cassandra 5.0.5's cqlshlib, the first to support Python
+   * 3.13 (3.10–3.14), so it runs on whichever python3 the machine has.
+   */
+  cqlsh: '6.2.2',
+  /** cqlsh's dependencies (cassandra-driver, wcwidth, pure-sasl) are unpinned: resolve them as of this day. */
+  cqlshResolvedAsOf: '2026-11-01',
 } as const;

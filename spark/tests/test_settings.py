@@ -20,6 +20,7 @@ def test_defaults_read_the_local_stack():
     assert settings.starting_offsets == "earliest"
     assert settings.shuffle_partitions == 4
     assert settings.status_file is None
+    assert settings.consumer_group_prefix == "user-pipeline-local-spark-aggregates"
     assert settings.available_now is False
 
 
@@ -45,6 +46,7 @@ def test_every_bad_value_is_named_with_its_variable_and_flag():
                 "SPARK_JOB_STARTING_OFFSETS": "beginning",
                 "SPARK_JOB_CHECKPOINT_DIR": "relative/dir",
                 "SPARK_JOB_CASSANDRA_PORT": "70000",
+                "SPARK_JOB_CONSUMER_GROUP_PREFIX": "spaces are not allowed",
             },
         )
     message = str(raised.value)
@@ -58,5 +60,6 @@ def test_every_bad_value_is_named_with_its_variable_and_flag():
         "SPARK_JOB_STARTING_OFFSETS / --starting-offsets",
         "SPARK_JOB_CHECKPOINT_DIR / --checkpoint-dir",
         "SPARK_JOB_CASSANDRA_PORT / --cassandra-port",
+        "SPARK_JOB_CONSUMER_GROUP_PREFIX / --consumer-group-prefix",
     ):
         assert expected in message

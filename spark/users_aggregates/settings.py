@@ -19,6 +19,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 _DURATION = re.compile(r"^[1-9]\d* (second|minute|hour)s?$")
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
+#: Kafka's legal topic characters, which tools expect of a group id too; room for `-<query name>`.
+_GROUP_PREFIX = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
 
 
 class SettingsError(ValueError):
@@ -44,6 +46,7 @@ class Settings:
     trigger_interval: str
     shuffle_partitions: int
     status_file: Path | None
+    consumer_group_prefix: str
     available_now: bool
 
 
@@ -102,6 +105,12 @@ def _identifier(value: str) -> str:
 def _offsets(value: str) -> str:
     if value not in ("earliest", "latest"):
         raise ValueError(f"must be earliest or latest, got {value!r}")
+    return value
+
+
+def _group_prefix(value: str) -> str:
+    if not _GROUP_PREFIX.match(value):
+        raise ValueError(f"must be a Kafka group name (letters, digits, . _ -; 200 at most), got {value!r}")
     return value
 
 
@@ -199,6 +208,15 @@ _OPTIONS: tuple[_Option, ...] = (
         None,
         _path,
         "where the driver writes its heartbeat (active queries, last batch) every few seconds",
+    ),
+    _Option(
+        "consumer_group_prefix",
+        "SPARK_JOB_CONSUMER_GROUP_PREFIX",
+        "--consumer-group-prefix",
+        # The local stage's (infra/pipeline/resources.ts, sparkConsumerGroupPrefix), which the stack passes.
+        "user-pipeline-local-spark-aggregates",
+        _group_prefix,
+        "each query commits its progress to the Kafka consumer group <prefix>-<query name>",
     ),
 )
 

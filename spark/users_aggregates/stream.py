@@ -22,6 +22,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery, StreamingQueryListener
 
 from . import transforms
+from .progress import ProgressCommitter, group_id, kafka_offset_sink
 from .registry import SubjectSchemas, fetch_subject_schemas
 from .settings import Settings
 
@@ -142,6 +143,47 @@ class ProgressLog(StreamingQueryListener):
             log.info("query %s stopped", event.id)
 
 
+class ProgressCommits(StreamingQueryListener):
+    """Mirrors each committed micro-batch's end offsets into its query's Kafka consumer group.
+
+    Spark posts a progress only after the batch's commit is in the checkpoint, so a batch that failed or
+    was cut short by a crash is never committed to the group (spark/users_aggregates/progress.py).
+    """
+
+    def __init__(self, committer: ProgressCommitter) -> None:
+        super().__init__()
+        self._committer = committer
+
+    def onQueryStarted(self, event) -> None:
+        pass
+
+    def onQueryProgress(self, event) -> None:
+        try:
+            progress = json.loads(event.progress.json)
+        except Exception:  # a progress we cannot read commits nothing; the next one does
+            log.warning("could not read a progress event to commit its offsets", exc_info=True)
+            return
+        self._committer.commit(progress.get("name"), progress)
+
+    def onQueryIdle(self, event) -> None:
+        pass
+
+    def onQueryTerminated(self, event) -> None:
+        pass
+
+
+def progress_committer(settings: Settings) -> ProgressCommitter | None:
+    """The committer of the queries' consumer groups; None (and a warning) without a Kafka client."""
+    try:
+        sink = kafka_offset_sink(settings.bootstrap_servers)
+    except ImportError:
+        log.warning("confluent-kafka is not installed: the queries' progress is not committed to Kafka")
+        return None
+    groups = ", ".join(group_id(settings.consumer_group_prefix, name) for name in QUERIES)
+    log.info("committing each batch's offsets to the consumer groups %s", groups)
+    return ProgressCommitter(settings.topic, settings.consumer_group_prefix, sink)
+
+
 def write_status(spark: SparkSession, status_file: Path) -> None:
     """Writes the driver's view of its queries (atomically): what the stack's health check reads."""
     queries = []
@@ -176,6 +218,9 @@ def run(settings: Settings) -> int:
     spark = build_session(settings)
     spark.sparkContext.setLogLevel("WARN")
     spark.streams.addListener(ProgressLog())
+    committer = progress_committer(settings)
+    if committer is not None:
+        spark.streams.addListener(ProgressCommits(committer))
     queries = start_queries(spark, settings, schemas)
     stop = threading.Event()
     if settings.status_file is not None:
@@ -200,6 +245,10 @@ def run(settings: Settings) -> int:
     for query in queries:
         if query.isActive:
             query.stop()
+        # The listener runs behind the queries: the job may end before it saw the last batch. A query's
+        # last progress is that of its last committed batch, also when a later one failed.
+        if committer is not None:
+            committer.commit(query.name, query.lastProgress)
     if failed:
         log.error("queries failed: %s", ", ".join(failed))
         return 1

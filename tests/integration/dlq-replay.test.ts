@@ -1,12 +1,12 @@
 import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deadLetterOf, sendDeadLetters } from '#functions/sink/dead-letter.ts';
-import { listDeadLetters, replayDeadLetters } from '#scripts/dlq.ts';
+import { listDeadLetters, peekDeadLetters, replayDeadLetters } from '#functions/console/dead-letters.ts';
 import { kafkaRecord } from '../fixtures/kafka-events.ts';
 import { awsClients, createTopic, kafkaClient, unique } from '../support/clients.ts';
 import { readTopicFrom, topicEnds } from '../support/stream.ts';
 
-describe('the dead-letter queue tool (npm run dlq)', () => {
+describe('the dead-letter queue, as npm run dlq and the console read it', () => {
   const { sqs } = awsClients();
   const kafka = kafkaClient('dlq-itest');
 
@@ -41,14 +41,32 @@ describe('the dead-letter queue tool (npm run dlq)', () => {
       ]),
     );
 
+    // The console's peek: counts and summaries (no value bytes), the letters left where they were.
+    const peeked = await peekDeadLetters(sqs, QueueUrl, 2);
+    expect(peeked.truncated).toBe(true);
+    expect([...peeked.byReason.values()].reduce((a, b) => a + b, 0)).toBe(2);
+    const all = await peekDeadLetters(sqs, QueueUrl, 50);
+    expect(all.truncated).toBe(false);
+    expect(all.latest.map((l) => l.key).sort()).toEqual(['k1', 'k2', 'k3']);
+    expect(all.latest[0]).toEqual({
+      topic: expect.any(String) as unknown,
+      partition: expect.any(Number) as unknown,
+      offset: expect.any(Number) as unknown,
+      reason: expect.any(String) as unknown,
+      key: expect.any(String) as unknown,
+      failedAt: failedAt.toISOString(),
+    });
+
     const from = await topicEnds(kafka, topic);
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
     const result = await replayDeadLetters({
       sqs,
       queueUrl: QueueUrl,
-      kafka,
+      producer,
       topic,
       reasonFilter: 'unknown schema id',
-    });
+    }).finally(() => producer.disconnect());
     expect(result).toEqual({ replayed: 2, kept: 1 });
     const replayed = await readTopicFrom(kafka, topic, from, () => true, 2);
     const byKey = new Map(replayed.map((m) => [String(m.key), m]));

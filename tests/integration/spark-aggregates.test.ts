@@ -8,7 +8,9 @@ import type cassandraDriver from 'cassandra-driver';
 import type { Message } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateCassandra } from '#infra/pipeline/cassandra-migrations.ts';
+import { sparkConsumerGroup } from '#infra/pipeline/resources.ts';
 import { registerAvroSchema } from '#infra/pipeline/schemas.ts';
+import { consumerLag } from '#lib/snapshot/topic.ts';
 import { endpoints } from '#infra/stack/endpoints.ts';
 import { repoRoot } from '#infra/stack/lib/paths.ts';
 import { up } from '#infra/stack/stack.ts';
@@ -31,7 +33,9 @@ import { persistGeneratedUsers } from '../support/stream.ts';
 /**
  * The Spark job on the stack's cluster, against a topic and a keyspace of the test's own: the aggregates
  * it writes to Cassandra must equal what PostgreSQL computes for the same users, whatever duplicates,
- * updates and poison the topic holds, and across a kill -9 of the driver.
+ * updates and poison the topic holds, and across a kill -9 of the driver. Each run also commits its
+ * queries' progress to consumer groups of the test's own (`<topic>-spark-<query>`), which must reach the
+ * topic's end once the job has read it all.
  */
 const pool = pipelinePool();
 const kafka = kafkaClient('spark-aggregates-itest');
@@ -39,6 +43,11 @@ const registry = new SchemaRegistry({ host: endpoints.registry.url });
 let cassandra: cassandraDriver.Client;
 
 const runs = path.join(sparkJob.paths.root, 'test-runs');
+
+/** The prefix of a test topic's consumer groups: never the stage's, which the stack's job commits to. */
+const groupPrefix = (topic: string): string => `${topic}-spark`;
+const groupsOf = (topic: string): string[] =>
+  SPARK_JOB_QUERIES.map((query) => sparkConsumerGroup(groupPrefix(topic), query));
 
 /** A topic (with its value schema) and a keyspace (with the CQL migrations) for one test. */
 async function dedicatedStream(name: string): Promise<{ topic: string; keyspace: string }> {
@@ -126,9 +135,15 @@ const exitOf = (child: ChildProcess): Promise<number | null> =>
     });
   });
 
-function runJob(options: Omit<SparkJobOptions, 'logFile' | 'appName'> & { name: string }): ChildProcess {
+function runJob(
+  options: Omit<SparkJobOptions, 'logFile' | 'appName' | 'consumerGroupPrefix'> & {
+    name: string;
+    topic: string;
+  },
+): ChildProcess {
   return submitSparkJob({
     ...options,
+    consumerGroupPrefix: groupPrefix(options.topic),
     appName: `users-aggregates-${options.name}`,
     logFile: path.join(runs, `${options.name}.log`),
   });
@@ -136,7 +151,7 @@ function runJob(options: Omit<SparkJobOptions, 'logFile' | 'appName'> & { name: 
 
 async function runAvailableNow(
   name: string,
-  options: Pick<SparkJobOptions, 'topic' | 'keyspace' | 'checkpointDir' | 'startingOffsets'>,
+  options: Pick<SparkJobOptions, 'keyspace' | 'checkpointDir' | 'startingOffsets'> & { topic: string },
 ) {
   const child = runJob({
     ...options,
@@ -211,6 +226,23 @@ async function writtenFigures(keyspace: string): Promise<Figures> {
   };
 }
 
+/** Records of `topic` that a query's consumer group has not committed, per group (0: at the end). */
+async function groupLags(topic: string): Promise<Record<string, number>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const lags = groupsOf(topic).map(
+      async (group) => [group, await consumerLag(admin, group, topic)] as const,
+    );
+    return Object.fromEntries(await Promise.all(lags));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+const atTheEnd = (topic: string): Record<string, number> =>
+  Object.fromEntries(groupsOf(topic).map((group) => [group, 0]));
+
 const total = (figures: Figures): number => Object.values(figures.users).reduce((sum, n) => sum + n, 0);
 
 describe('the Spark aggregates job on the local cluster', () => {
@@ -229,6 +261,7 @@ describe('the Spark aggregates job on the local cluster', () => {
     const admin = kafka.admin();
     await admin.connect();
     await admin.deleteTopics({ topics }).catch(() => undefined);
+    await admin.deleteGroups(topics.flatMap(groupsOf)).catch(() => undefined);
     await admin.disconnect();
     // The runs' logs stay (next to the stack job's); their checkpoints and heartbeats go.
     for (const topic of topics) {
@@ -256,6 +289,8 @@ describe('the Spark aggregates job on the local cluster', () => {
     expect(total(expected)).toBe(800);
     expect(Object.keys(expected.users).length).toBeGreaterThan(5);
     expect(await writtenFigures(stream.keyspace)).toEqual(expected);
+    // Each query committed its last batch's end offsets to its group: no lag left.
+    expect(await groupLags(stream.topic)).toEqual(atTheEnd(stream.topic));
   }, 300_000);
 
   it('a driver killed with -9 mid-stream and restarted on its checkpoint neither double-counts nor loses', async () => {
@@ -316,5 +351,7 @@ describe('the Spark aggregates job on the local cluster', () => {
     await runAvailableNow(`${stream.topic}-restart`, { ...stream, checkpointDir, startingOffsets: 'latest' });
 
     expect(await writtenFigures(stream.keyspace)).toEqual(expected);
+    // The restart's commits carry the groups on from where the killed driver's left them, to the end.
+    expect(await groupLags(stream.topic)).toEqual(atTheEnd(stream.topic));
   }, 400_000);
 });

@@ -7,6 +7,7 @@ import type { Panel } from './panel.ts';
 /** Recent batches followed through the stores: postgres = published = cassandra = aggregates. */
 
 const STOPPED_AT: Record<NonNullable<BatchReconciliation['stoppedAt']>, string> = {
+  persist: 'fetched, not in PostgreSQL yet (persist)',
   outbox: 'stopped at the outbox (not published)',
   'kafka-or-sink': 'stopped between Kafka and the sink (not in Cassandra)',
   aggregates: 'not counted by Spark’s aggregates yet',

@@ -2,7 +2,7 @@ import { endpoints } from '../endpoints.ts';
 import { localQueueUrl, localResources } from './resources.ts';
 
 /** Every function serverless.yml defines. */
-export type FunctionName = 'health' | 'fetch' | 'persist' | 'publish' | 'status' | 'sink';
+export type FunctionName = 'health' | 'fetch' | 'persist' | 'publish' | 'status' | 'sink' | 'console';
 
 /** What serverless.yml gives every function (provider.environment) on the local stage. */
 const provider = {
@@ -64,6 +64,23 @@ export const localFunctionEnvironments: Readonly<Record<FunctionName, Readonly<R
     ...cassandra,
     DEAD_LETTER_QUEUE_URL: localQueueUrl(localResources.deadLetterQueue),
     CASSANDRA_TARGET: 'cassandra',
+  },
+  console: {
+    ...provider,
+    RAW_BUCKET: localResources.rawBucket,
+    ...database,
+    KAFKA_BROKERS: endpoints.kafka.brokers.join(','),
+    MSK_CLUSTER_ARN: '',
+    USERS_TOPIC: localResources.usersTopic,
+    SCHEMA_REGISTRY_URL: endpoints.registry.url,
+    SCHEMA_REGISTRY_CREDENTIALS_SECRET_ID: '',
+    ...cassandra,
+    DEAD_LETTER_QUEUE_URL: localQueueUrl(localResources.deadLetterQueue),
+    FAILED_BATCHES_QUEUE_URL: localQueueUrl(localResources.failedBatchesQueue),
+    SINK_CONSUMER_GROUP: localResources.sinkConsumerGroup,
+    SPARK_CONSUMER_GROUPS: localResources.sparkConsumerGroups.join(','),
+    AIRFLOW_URL: endpoints.airflow.url,
+    AIRFLOW_CREDENTIALS_SECRET_ID: localResources.airflowCredentialsSecretId,
   },
 };
 

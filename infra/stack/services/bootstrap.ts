@@ -63,23 +63,29 @@ async function bootstrapLocalStage(report: Progress): Promise<void> {
       await aws.s3.send(new CreateBucketCommand({ Bucket: localResources.rawBucket }));
       report(`created bucket ${localResources.rawBucket}`);
     }
-    const secret = JSON.stringify({
-      host: endpoints.postgres.host,
-      port: endpoints.postgres.port,
-      username: pipeline.user,
-      password: pipeline.password,
-      dbname: pipeline.database,
-    });
-    try {
-      await aws.secrets.send(
-        new PutSecretValueCommand({ SecretId: localResources.dbSecretId, SecretString: secret }),
-      );
-    } catch (error) {
-      if (!(error instanceof ResourceNotFoundException)) throw error;
-      await aws.secrets.send(
-        new CreateSecretCommand({ Name: localResources.dbSecretId, SecretString: secret }),
-      );
-      report(`created secret ${localResources.dbSecretId}`);
+    const secrets: [string, Record<string, unknown>][] = [
+      [
+        localResources.dbSecretId,
+        {
+          host: endpoints.postgres.host,
+          port: endpoints.postgres.port,
+          username: pipeline.user,
+          password: pipeline.password,
+          dbname: pipeline.database,
+        },
+      ],
+      // The console's login to the stack's Airflow.
+      [localResources.airflowCredentialsSecretId, endpoints.airflow.login],
+    ];
+    for (const [secretId, value] of secrets) {
+      const secret = JSON.stringify(value);
+      try {
+        await aws.secrets.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: secret }));
+      } catch (error) {
+        if (!(error instanceof ResourceNotFoundException)) throw error;
+        await aws.secrets.send(new CreateSecretCommand({ Name: secretId, SecretString: secret }));
+        report(`created secret ${secretId}`);
+      }
     }
     for (const queue of [localResources.deadLetterQueue, localResources.failedBatchesQueue]) {
       await aws.sqs.send(new CreateQueueCommand({ QueueName: queue }));
@@ -148,10 +154,12 @@ async function missingResources(): Promise<string[]> {
       await aws.s3.send(new HeadBucketCommand({ Bucket: localResources.rawBucket }));
       return true;
     }),
-    present(`secret ${localResources.dbSecretId}`, async () => {
-      await aws.secrets.send(new DescribeSecretCommand({ SecretId: localResources.dbSecretId }));
-      return true;
-    }),
+    ...[localResources.dbSecretId, localResources.airflowCredentialsSecretId].map((secretId) =>
+      present(`secret ${secretId}`, async () => {
+        await aws.secrets.send(new DescribeSecretCommand({ SecretId: secretId }));
+        return true;
+      }),
+    ),
     ...[localResources.deadLetterQueue, localResources.failedBatchesQueue].map((queue) =>
       present(`queue ${queue}`, async () => {
         await aws.sqs.send(new GetQueueUrlCommand({ QueueName: queue }));

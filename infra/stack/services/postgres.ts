@@ -13,8 +13,11 @@ import { settings } from '../settings.ts';
 
 const { host, port, superuser } = endpoints.postgres;
 
-/** Finds the newest PostgreSQL 15+ server binaries: PG_BIN, then Debian's /usr/lib/postgresql/N/bin. */
-function findServerBin(): string | undefined {
+/**
+ * Finds the newest PostgreSQL 15+ server binaries: PG_BIN, then Debian's /usr/lib/postgresql/N/bin.
+ * psql is there too (`npm run psql` uses this one, so that client and server are the same release).
+ */
+export function findServerBin(): string | undefined {
   const fromEnv = settings.PG_BIN;
   if (fromEnv !== undefined && existsSync(path.join(fromEnv, 'pg_ctl'))) return fromEnv;
   const root = '/usr/lib/postgresql';

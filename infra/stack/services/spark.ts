@@ -4,6 +4,8 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, writeFileSync 
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { sparkQueries } from '#infra/pipeline/resources.ts';
+import { localResources } from '../local-stage/resources.ts';
 import { PrerequisiteError } from '../lib/errors.ts';
 import { downloadsDir, repoRoot } from '../lib/paths.ts';
 import { isAlive } from '../lib/process.ts';
@@ -276,6 +278,11 @@ export interface SparkJobOptions {
   readonly uiPort?: number;
   /** The application's name on the master. */
   readonly appName?: string;
+  /**
+   * Each query commits its progress to the Kafka consumer group `<prefix>-<query>` (see
+   * sparkConsumerGroup). Default: the job's own, the local stage's groups; a test's run passes its own.
+   */
+  readonly consumerGroupPrefix?: string;
 }
 
 /** The spark-submit command line of one run (client mode: the driver is the process we start). */
@@ -293,6 +300,7 @@ export function sparkSubmitCommand(options: SparkJobOptions): { command: string;
     ['--max-offsets-per-trigger', options.maxOffsetsPerTrigger?.toString()],
     ['--starting-offsets', options.startingOffsets],
     ['--shuffle-partitions', options.shufflePartitions?.toString()],
+    ['--consumer-group-prefix', options.consumerGroupPrefix],
   ];
   return {
     command: path.join(sparkHome(), 'bin', 'spark-submit'),
@@ -355,7 +363,7 @@ const JobStatus = z.object({
 export type SparkJobStatus = z.infer<typeof JobStatus>;
 
 /** The streaming queries the job runs, one per aggregate table. */
-export const SPARK_JOB_QUERIES = ['users_per_minute', 'age_stats_per_minute'] as const;
+export const SPARK_JOB_QUERIES = sparkQueries;
 
 /** Reads a run's status file; undefined when there is none yet. */
 export async function readSparkJobStatus(statusFile: string): Promise<SparkJobStatus | undefined> {
@@ -396,6 +404,7 @@ class SparkJobService extends SparkProcess {
       availableNow: false,
       logFile: this.stdoutLog,
       uiPort: sparkEndpoints.jobUiPort,
+      consumerGroupPrefix: localResources.sparkConsumerGroupPrefix,
     });
     return Promise.resolve({ command, args, env: sparkEnvironment(this.conf) });
   }

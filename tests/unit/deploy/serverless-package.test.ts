@@ -11,7 +11,13 @@ import { packagedService, packagedTemplate, slsPackage } from '#infra/aws/sls-pa
 import { pipelineResources } from '#infra/pipeline/resources.ts';
 import { endpoints } from '#infra/stack/endpoints.ts';
 import { localFunctionEnvironments } from '#infra/stack/local-stage/function-env.ts';
-import { PersistSettings, PublishSettings, SinkSettings, StatusSettings } from '#lib/config.ts';
+import {
+  ConsoleSettings,
+  PersistSettings,
+  PublishSettings,
+  SinkSettings,
+  StatusSettings,
+} from '#lib/config.ts';
 import { lazy } from '#lib/once.ts';
 import { resolveConfig } from '#plugin/config.ts';
 import { unzip } from '#tests/support/unzip.ts';
@@ -66,7 +72,9 @@ function stackOf(template: () => Template, stage: string) {
   };
 }
 
-const functionNames = ['health', 'fetch', 'persist', 'publish', 'status', 'sink'] as const;
+const functionNames = ['health', 'fetch', 'persist', 'publish', 'status', 'sink', 'console'] as const;
+/** The functions API Gateway calls (all but the sink). */
+const httpFunctions = ['health', 'fetch', 'persist', 'publish', 'status', 'console'] as const;
 
 /** esbuild bundles five functions per packaging: seconds alone, more while other test files run. */
 const packagingTimeoutMs = 120_000;
@@ -96,7 +104,7 @@ describe('serverless.yml', () => {
     template = Template.parse(packagedTemplate(packages.local()));
   }, packagingTimeoutMs);
 
-  it('packages the six functions on the Node.js 22 runtime', () => {
+  it('packages the seven functions on the Node.js 22 runtime', () => {
     for (const name of functionNames) {
       expect(lambda(name), name).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -106,26 +114,42 @@ describe('serverless.yml', () => {
   });
 
   it('gives the HTTP functions the timeouts of the aws stage, and fetch no reserved concurrency', () => {
-    for (const name of ['health', 'fetch', 'persist', 'publish', 'status'] as const) {
+    for (const name of httpFunctions) {
       expect(lambda(name)?.['Timeout'], name).toBe(25);
     }
     // One machine, one address, and the local source has no rate limit.
     expect(lambda('fetch')).not.toHaveProperty('ReservedConcurrentExecutions');
   });
 
-  it('requires the API key on fetch, persist, publish and status, and not on health', () => {
-    const methods = resourcesOf(template, 'AWS::ApiGateway::Method').map(([, r]) => r.Properties);
-    expect(methods.filter((m) => m['HttpMethod'] === 'POST').map((m) => m['ApiKeyRequired'])).toEqual([
-      true,
-      true,
-      true,
-      true,
-    ]);
-    expect(methods.filter((m) => m['HttpMethod'] === 'GET').map((m) => m['ApiKeyRequired'] ?? false)).toEqual(
-      [false],
+  it("requires the API key on every call that reads or changes data, and not on health or the console's page", () => {
+    const resources = new Map(
+      resourcesOf(template, 'AWS::ApiGateway::Resource').map(([id, r]) => [id, r.Properties]),
     );
-    const paths = resourcesOf(template, 'AWS::ApiGateway::Resource').map(([, r]) => r.Properties['PathPart']);
-    expect(paths.sort()).toEqual(['fetch', 'health', 'persist', 'publish', 'status']);
+    // A resource's whole path, from its PathPart and its parents'.
+    const pathOf = (id: string): string => {
+      const resource = resources.get(id);
+      const parent = (resource?.['ParentId'] as { Ref?: string } | undefined)?.Ref;
+      const part = String(resource?.['PathPart']);
+      return parent === undefined || !resources.has(parent) ? part : `${pathOf(parent)}/${part}`;
+    };
+    const methods = resourcesOf(template, 'AWS::ApiGateway::Method').map(([, r]) => r.Properties);
+    const keyRequired = Object.fromEntries(
+      methods.map((m) => [
+        `${String(m['HttpMethod'])} ${pathOf((m['ResourceId'] as { Ref: string }).Ref)}`,
+        m['ApiKeyRequired'] ?? false,
+      ]),
+    );
+    expect(keyRequired).toEqual({
+      'GET health': false,
+      'POST fetch': true,
+      'POST persist': true,
+      'POST publish': true,
+      'POST status': true,
+      'GET console': false,
+      'GET console/{proxy+}': false,
+      'GET console/api/{proxy+}': true,
+      'POST console/api/{proxy+}': true,
+    });
   });
 
   it("maps the users topic to sink through a Kafka event-source mapping with the sink's batching and on-failure queue", () => {
@@ -209,6 +233,8 @@ const importSamples: Record<string, string> = {
   'user-pipeline-aws-infra-SinkDeadLetterQueueUrl':
     'https://sqs.us-east-1.amazonaws.com/123456789012/user-pipeline-aws-sink-dlq',
   'user-pipeline-aws-infra-RawBucketName': 'user-pipeline-aws-raw-123456789012',
+  'user-pipeline-aws-infra-SinkFailedBatchesQueueUrl':
+    'https://sqs.us-east-1.amazonaws.com/123456789012/user-pipeline-aws-sink-failed-batches',
 };
 
 /** A packaged environment with its imports resolved; any other intrinsic function is refused. */
@@ -298,6 +324,7 @@ const secretArn = (pattern: string) => ({
 const dbSecret = secretArn('user-pipeline/aws/postgres-*');
 /** Only the registry credentials secret: its name and Secrets Manager's six-character suffix. */
 const registryCredentials = secretArn('user-pipeline/aws/schema-registry-??????');
+const airflowCredentials = secretArn('user-pipeline/aws/airflow-??????');
 
 /** Whether an IAM resource pattern (`*` any run, `?` one character) matches `arn`. */
 const iamMatches = (pattern: string, arn: string) =>
@@ -363,7 +390,7 @@ describe('serverless.yml, aws stage', () => {
   it("ends every HTTP function's call well before API Gateway's 29 s, a VPC cold start included", () => {
     // API Gateway's REST integration timeout is 29 s and counts the cold start; the function's own
     // timeout does not. An answer from the function (even "out of time") beats a 504 from API Gateway.
-    for (const name of ['health', 'fetch', 'persist', 'publish', 'status'] as const) {
+    for (const name of httpFunctions) {
       expect(lambda(name)?.['Timeout'], name).toBe(25);
     }
     expect(lambda('sink')?.['Timeout']).toBe(60);
@@ -371,7 +398,7 @@ describe('serverless.yml, aws stage', () => {
 
   it('runs fetch in one container at a time: they all leave through one NAT address, which randomuser.me limits', () => {
     expect(lambda('fetch')?.['ReservedConcurrentExecutions']).toBe(1);
-    for (const name of ['health', 'persist', 'publish', 'status', 'sink'] as const) {
+    for (const name of ['health', 'persist', 'publish', 'status', 'sink', 'console'] as const) {
       expect(lambda(name), name).not.toHaveProperty('ReservedConcurrentExecutions');
     }
   });
@@ -406,6 +433,26 @@ describe('serverless.yml, aws stage', () => {
     expect(grants('sink', 'secretsmanager:GetSecretValue')).toEqual([registryCredentials]);
   });
 
+  it('lets the console read every store, and change only what replaying dead letters takes', () => {
+    const topic = { 'Fn::Join': ['/', [imported('MskTopicArnPrefix'), 'user-pipeline.users']] };
+    const groups = { 'Fn::Join': ['/', [imported('MskGroupArnPrefix'), 'user-pipeline-aws-*']] };
+    expect(grants('console', 'kafka-cluster:DescribeGroup')).toEqual([groups]);
+    expect(grants('console', 'kafka-cluster:AlterGroup')).toEqual([]);
+    expect(grants('console', 'kafka-cluster:ReadData')).toEqual([]);
+    // Replay: the letters back to the topic (idempotently), then deleted from the dead-letter queue only.
+    expect(grants('console', 'kafka-cluster:WriteData')).toEqual([topic]);
+    expect(JSON.stringify(grants('console', 'sqs:DeleteMessage'))).toContain('user-pipeline-aws-sink-dlq');
+    expect(grants('console', 'sqs:DeleteMessage')).toHaveLength(1);
+    expect(grants('console', 'sqs:SendMessage')).toEqual([]);
+    expect(grants('console', 'cassandra:Modify')).toEqual([]);
+    expect(JSON.stringify(grants('console', 'cassandra:Select'))).toContain(
+      ':/keyspace/user_pipeline/table/*',
+    );
+    expect(stack.policyOf('console')).not.toMatch(/s3:PutObject|s3:DeleteObject|kafka-cluster:Alter/);
+    expect(env('console')['AIRFLOW_URL']).toBe('');
+    expect(env('console')['AIRFLOW_CREDENTIALS_SECRET_ID']).toBe('');
+  });
+
   it('lets status read the keyspace and the database secret, and write nothing', () => {
     expect(JSON.stringify(grants('status', 'cassandra:Select'))).toMatch(
       /:\/keyspace\/user_pipeline\/".*:\/keyspace\/user_pipeline\/table\/\*".*:\/keyspace\/system\*"/,
@@ -415,7 +462,7 @@ describe('serverless.yml, aws stage', () => {
     expect(stack.policyOf('status')).not.toMatch(/s3:|sqs:|kafka/);
   });
 
-  it("names no registry credentials by default (the stack's own registry takes none); only publish and sink may read them", () => {
+  it("names no registry credentials by default (the stack's own registry takes none); only publish, sink and the console may read them", () => {
     expect(env('publish')['SCHEMA_REGISTRY_CREDENTIALS_SECRET_ID']).toBe('');
     expect(env('sink')['SCHEMA_REGISTRY_CREDENTIALS_SECRET_ID']).toBe('');
     const readable: Record<(typeof functionNames)[number], unknown[]> = {
@@ -425,6 +472,7 @@ describe('serverless.yml, aws stage', () => {
       publish: [dbSecret, registryCredentials],
       status: [dbSecret],
       sink: [registryCredentials],
+      console: [dbSecret, registryCredentials, airflowCredentials],
     };
     for (const name of functionNames) {
       expect(grants(name, 'secretsmanager:GetSecretValue'), name).toEqual(readable[name]);
@@ -510,6 +558,7 @@ describe('serverless.yml, aws stage', () => {
     expect(PublishSettings.safeParse(resolved('publish')).error).toBeUndefined();
     expect(PersistSettings.safeParse(resolved('persist')).error).toBeUndefined();
     expect(StatusSettings.safeParse(resolved('status')).error).toBeUndefined();
+    expect(ConsoleSettings.safeParse(resolved('console')).error).toBeUndefined();
     expect(PublishSettings.parse(resolved('publish')).MSK_CLUSTER_ARN).toMatch(/^arn:aws:kafka:/);
   });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { NotFoundError } from '#lib/errors.ts';
-import { batchStatus, StatusRequest, type BatchUser } from '#functions/status/batch-status.ts';
+import { batchStatus, StatusRequest } from '#functions/status/batch-status.ts';
+import type { BatchUser } from '#lib/snapshot/batches.ts';
 
 const user = (n: number, version: number, published: boolean): BatchUser => ({
   userKey: `00000000-0000-5000-8000-${String(n).padStart(12, '0')}`,

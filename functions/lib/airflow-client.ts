@@ -1,9 +1,41 @@
 /**
- * The few calls of Airflow's REST API (v2) that the demo makes: log in, unpause the DAG, trigger a
- * run with its conf, and follow its task instances and the fetch task's result. Every answer is
- * parsed with zod; a non-2xx answer throws with Airflow's own message.
+ * The few calls of Airflow's REST API (v2) that the demo and the console make: log in, unpause the
+ * DAG, trigger a run with its conf, list runs, and follow their task instances and the fetch task's
+ * result. Every answer is parsed with zod; a non-2xx answer throws an AirflowError with Airflow's own
+ * message.
  */
 import { z } from 'zod';
+
+/** Airflow answered a call with a non-2xx status; `detail` is its own message. */
+export class AirflowError extends Error {
+  constructor(
+    readonly status: number,
+    readonly detail: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AirflowError';
+  }
+}
+
+/** The message of Airflow's error body (FastAPI's `detail`, a string or a list of problems). */
+function detailOf(text: string): string {
+  try {
+    const body = JSON.parse(text) as { detail?: unknown };
+    if (typeof body.detail === 'string') return body.detail;
+    if (Array.isArray(body.detail))
+      return body.detail
+        .map((d: { msg?: unknown; loc?: unknown }) =>
+          [Array.isArray(d.loc) ? d.loc.join('.') : '', typeof d.msg === 'string' ? d.msg : '']
+            .filter((part) => part !== '')
+            .join(': '),
+        )
+        .join('; ');
+  } catch {
+    // Not JSON: the text itself.
+  }
+  return text.slice(0, 300);
+}
 
 const Token = z.object({ access_token: z.string().min(1) });
 const DagRun = z.object({
@@ -11,7 +43,10 @@ const DagRun = z.object({
   state: z.string(),
   start_date: z.string().nullable(),
   end_date: z.string().nullable(),
+  conf: z.record(z.string(), z.unknown()).nullish(),
 });
+const DagRuns = z.object({ dag_runs: z.array(DagRun) });
+const Dag = z.object({ dag_id: z.string(), is_paused: z.boolean() });
 const TaskInstances = z.object({
   task_instances: z.array(
     z.object({
@@ -48,8 +83,14 @@ export async function airflowClient(baseUrl: string, login: { username: string; 
       signal: AbortSignal.timeout(15_000),
     });
     const text = await response.text();
-    if (!response.ok)
-      throw new Error(`Airflow ${method} ${path} answered ${response.status}: ${text.slice(0, 300)}`);
+    if (!response.ok) {
+      const detail = detailOf(text);
+      throw new AirflowError(
+        response.status,
+        detail,
+        `Airflow ${method} ${path} answered ${response.status}: ${detail}`,
+      );
+    }
     return text === '' ? {} : (JSON.parse(text) as unknown);
   };
   let token = '';
@@ -57,6 +98,12 @@ export async function airflowClient(baseUrl: string, login: { username: string; 
   const dagPath = (dagId: string): string => `/api/v2/dags/${encodeURIComponent(dagId)}`;
 
   return {
+    /** The DAG: whether it is paused. */
+    dag: async (dagId: string): Promise<z.infer<typeof Dag>> => Dag.parse(await call('GET', dagPath(dagId))),
+    /** The DAG's latest `limit` runs, newest first. */
+    runs: async (dagId: string, limit: number): Promise<z.infer<typeof DagRun>[]> =>
+      DagRuns.parse(await call('GET', `${dagPath(dagId)}/dagRuns?order_by=-run_after&limit=${limit}`))
+        .dag_runs,
     /** Pauses or unpauses the DAG: unpaused, its schedule runs and queued runs may start. */
     setPaused: async (dagId: string, paused: boolean): Promise<void> => {
       await call('PATCH', dagPath(dagId), { is_paused: paused });

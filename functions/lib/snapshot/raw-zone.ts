@@ -1,0 +1,49 @@
+import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { RawZone } from '#functions/console/api.ts';
+
+/** The object metadata fetch writes with each batch: how many users it holds. */
+export const USERS_METADATA = 'users';
+
+/** List pages read at most (1,000 keys each): the count stops there and says so. */
+const MAX_LIST_PAGES = 10;
+const LATEST = 10;
+
+/** The batch id in a raw key (`raw/date=…/batch=<id>.json`), or undefined for another object. */
+export function batchIdOfKey(key: string): string | undefined {
+  return /\/batch=([0-9a-f]{32})\.json$/.exec(key)?.[1];
+}
+
+/**
+ * The raw zone's batches: counted by listing (never reading an object), the newest ten with their
+ * users from the metadata fetch wrote (one HEAD each).
+ */
+export async function readRawZone(s3: Pick<S3Client, 'send'>, bucket: string): Promise<RawZone> {
+  const objects: { key: string; bytes: number; at: Date }[] = [];
+  let token: string | undefined;
+  let pages = 0;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: 'raw/', ContinuationToken: token }),
+    );
+    for (const o of page.Contents ?? []) {
+      if (o.Key !== undefined && batchIdOfKey(o.Key) !== undefined)
+        objects.push({ key: o.Key, bytes: o.Size ?? 0, at: o.LastModified ?? new Date(0) });
+    }
+    token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+    pages += 1;
+  } while (token !== undefined && pages < MAX_LIST_PAGES);
+  const newest = objects.sort((a, b) => b.at.getTime() - a.at.getTime()).slice(0, LATEST);
+  const latest = await Promise.all(
+    newest.map(async (o) => {
+      const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: o.key }));
+      const users = Number(head.Metadata?.[USERS_METADATA]);
+      return {
+        key: o.key,
+        users: Number.isInteger(users) ? users : null,
+        bytes: o.bytes,
+        at: o.at.toISOString(),
+      };
+    }),
+  );
+  return { batches: objects.length, batchesTruncated: token !== undefined, latest };
+}

@@ -1,0 +1,119 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type cassandraDriver from 'cassandra-driver';
+import type { Admin } from 'kafkajs';
+import type pg from 'pg';
+import type { Snapshot } from '#functions/console/api.ts';
+import { versionsInCassandra } from '#lib/user-rows.ts';
+import { aggregatedUsersOfBatch, readAggregates } from './aggregates.ts';
+import { batchReconciler, usersOfBatch } from './batches.ts';
+import { readFreshness } from './freshness.ts';
+import { part } from './part.ts';
+import { readPostgresSide } from './postgres.ts';
+import { queueDepth } from './queues.ts';
+import { batchIdOfKey, readRawZone } from './raw-zone.ts';
+import { probeServices, type Probes } from './services.ts';
+import type { ConsumerGroup } from './topic.ts';
+import { topicProgress } from './topic.ts';
+
+/** The pipeline's stores as one stage names them. */
+export interface SnapshotResources {
+  readonly stage: string;
+  readonly rawBucket: string;
+  readonly usersTopic: string;
+  readonly keyspace: string;
+  readonly deadLetterQueueUrl: string;
+  readonly failedBatchesQueueUrl: string;
+  /** The sink's group first, then Spark's queries'. */
+  readonly consumerGroups: readonly ConsumerGroup[];
+}
+
+/** The clients a snapshot reads through, each made (and connected) on first use by the caller. */
+export interface SnapshotSources {
+  readonly resources: SnapshotResources;
+  readonly db: () => Promise<Pick<pg.Pool, 'query'>>;
+  readonly cassandra: () => Promise<Pick<cassandraDriver.Client, 'execute'>>;
+  readonly kafkaAdmin: () => Promise<Pick<Admin, 'fetchTopicOffsets' | 'fetchOffsets'>>;
+  readonly s3: () => Pick<S3Client, 'send'>;
+  readonly sqs: () => Pick<SQSClient, 'send'>;
+  /** One cheap call per service, for the Services panel. */
+  readonly probes: Probes;
+}
+
+/** Batches reconciled per snapshot, and whose users the freshness samples. */
+const RECONCILED_BATCHES = 5;
+const FRESHNESS_BATCHES = 3;
+/** Reconciliation reads whole batches: it gets more time than a single read. */
+const RECONCILE_TIMEOUT_MS = 5000;
+
+/**
+ * The pipeline's read side: one snapshot of every store, each part read on its own and at once, so
+ * that a service that is down or slow costs its own part only. Every read is bounded by a batch, the
+ * topic's partitions or a fixed number of minutes, never by the size of a table. The reader
+ * remembers which users it saw land (see batchReconciler), so keep one per process.
+ */
+export function snapshotReader(sources: SnapshotSources) {
+  const { resources } = sources;
+  const usersTable = `${resources.keyspace}.users`;
+  const reconcile = batchReconciler({
+    usersOfBatch: async (batchId) => usersOfBatch(await sources.db(), batchId),
+    versionsInCassandra: async (keys) => versionsInCassandra(await sources.cassandra(), keys, usersTable),
+    aggregatedUsers: async (batchId) =>
+      aggregatedUsersOfBatch(await sources.db(), await sources.cassandra(), resources.keyspace, batchId),
+  });
+
+  return async function readSnapshot(now = new Date()): Promise<Snapshot> {
+    const started = performance.now();
+    const [services, raw, postgres, topic, aggregates, deadLetters, failedBatches] = await Promise.all([
+      probeServices(sources.probes),
+      part(() => readRawZone(sources.s3(), resources.rawBucket)),
+      part(async () => readPostgresSide(await sources.db())),
+      part(async () =>
+        topicProgress(await sources.kafkaAdmin(), resources.usersTopic, resources.consumerGroups),
+      ),
+      part(async () => readAggregates(await sources.cassandra(), resources.keyspace, now)),
+      part(() => queueDepth(sources.sqs(), resources.deadLetterQueueUrl)),
+      part(() => queueDepth(sources.sqs(), resources.failedBatchesQueueUrl)),
+    ]);
+    // The newest batches are the raw zone's: each key names its batch.
+    const recent = raw.ok
+      ? raw.data.latest.flatMap((o) => {
+          const batchId = batchIdOfKey(o.key);
+          return batchId === undefined ? [] : [{ batchId, at: o.at }];
+        })
+      : [];
+    const [batches, freshness] = await Promise.all([
+      raw.ok
+        ? part(
+            () => Promise.all(recent.slice(0, RECONCILED_BATCHES).map((b) => reconcile(b.batchId, b.at))),
+            RECONCILE_TIMEOUT_MS,
+          )
+        : Promise.resolve({
+            ok: false as const,
+            error: `recent batches come from the raw zone: ${raw.error}`,
+          }),
+      part(async () =>
+        readFreshness(
+          await sources.db(),
+          await sources.cassandra(),
+          usersTable,
+          recent.slice(0, FRESHNESS_BATCHES).map((b) => b.batchId),
+        ),
+      ),
+    ]);
+    return {
+      takenAt: now.toISOString(),
+      durationMs: Math.round(performance.now() - started),
+      stage: resources.stage,
+      services,
+      raw,
+      postgres,
+      topic,
+      batches,
+      freshness,
+      aggregates,
+      deadLetters,
+      failedBatches,
+    };
+  };
+}

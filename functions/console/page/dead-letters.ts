@@ -48,13 +48,11 @@ export function createDeadLettersPanel(client: Client): Panel {
     failedBatches,
   );
   element.classList.add('wide');
-  /** The reason whose replay waits for its confirmation, and the last replay's outcome, by reason. */
-  let confirming: string | null = null;
+  /** The last replay's outcome, by reason. */
   const outcomes = new Map<string, HTMLElement>();
   let letters: DeadLetters | null = null;
 
   const replay = async (reason: string): Promise<void> => {
-    confirming = null;
     outcomes.set(reason, h('span', { class: 'muted' }, 'replaying…'));
     render();
     try {
@@ -75,52 +73,27 @@ export function createDeadLettersPanel(client: Client): Panel {
   };
 
   const reasonRow = (reason: string, count: number): HTMLElement => {
-    const actions =
-      confirming === reason
-        ? [
-            h('span', {}, `Put ${formatCount(count)} letters back on their topic? `),
-            h(
-              'button',
-              { type: 'button', 'data-testid': 'replay-confirm', on: { click: () => void replay(reason) } },
-              'Yes, replay',
-            ),
-            h(
-              'button',
-              {
-                type: 'button',
-                class: 'secondary',
-                on: {
-                  click: () => {
-                    confirming = null;
-                    render();
-                  },
-                },
-              },
-              'Cancel',
-            ),
-          ]
-        : [
-            h(
-              'button',
-              {
-                type: 'button',
-                'data-testid': 'replay',
-                on: {
-                  click: () => {
-                    confirming = reason;
-                    render();
-                  },
-                },
-              },
-              'Replay',
-            ),
-          ];
+    const ask = (): void => {
+      // The browser's own dialog: a replay puts records back on the topic, the sink reads them again.
+      if (
+        window.confirm(
+          `Replay the ${formatCount(count)} dead letters of reason "${reason}" onto their topic?`,
+        )
+      ) {
+        void replay(reason);
+      }
+    };
     return h(
       'tr',
       { 'data-reason': reason },
       h('td', { class: 'mono' }, reason),
       h('td', { class: 'num' }, formatCount(count)),
-      h('td', { class: 'actions' }, ...actions, outcomes.get(reason) ?? null),
+      h(
+        'td',
+        { class: 'actions' },
+        h('button', { type: 'button', 'data-testid': 'replay', on: { click: ask } }, 'Replay'),
+        outcomes.get(reason) ?? null,
+      ),
     );
   };
 

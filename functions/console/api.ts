@@ -12,7 +12,8 @@
  *   POST /console/api/airflow/runs              {count, seed, nat} → TriggeredRun
  *   GET  /console/api/trace/{userKey}?reveal=1  Trace (e-mail and phone masked unless reveal=1)
  *
- * An error answers `{ error: { code, message } }` with its 4xx/5xx status, as the other functions do.
+ * An error answers `{ error, message }` (its kind, and what to do) with its 4xx/5xx status, as the
+ * other functions do.
  */
 
 /** A part of an answer that comes from one service: its data, or why it could not be read. */

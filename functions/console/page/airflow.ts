@@ -58,7 +58,8 @@ export function createAirflowPanel(client: Client): Panel {
       'label',
       {},
       'count ',
-      h('input', { name: 'count', type: 'number', min: 1, value: 100, required: true }),
+      // No min or max here: the DAG's own params judge the count, and the page shows their answer.
+      h('input', { name: 'count', type: 'number', value: 100, required: true }),
     ),
     h(
       'label',

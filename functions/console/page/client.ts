@@ -8,7 +8,7 @@
 const KEY_STORAGE = 'console.apiKey';
 const TIMEOUT_MS = 15_000;
 
-/** An answer other than 2xx: its status, and the `error.message` the API put in it when it did. */
+/** An answer other than 2xx: its status, and the `message` the API put in it when it did. */
 export class ApiError extends Error {
   readonly status: number;
   constructor(status: number, message: string) {
@@ -38,8 +38,8 @@ export const apiKey = {
 
 async function errorMessage(response: Response): Promise<string> {
   try {
-    const body = (await response.json()) as { error?: { message?: unknown } };
-    const message = body.error?.message;
+    const body = (await response.json()) as { message?: unknown };
+    const message = body.message;
     if (typeof message === 'string' && message !== '') return message;
   } catch {
     // Not the API's JSON (a gateway's or proxy's page): the status says enough.

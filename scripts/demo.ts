@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { RawBatch } from '#lib/batch.ts';
 import { s3RawStore } from '#lib/raw-store.ts';
-import { aggregatedUsersOfBatch } from '#lib/snapshot/aggregates.ts';
+import { batchAggregates } from '#lib/snapshot/aggregates.ts';
 import { queueDepth } from '#lib/snapshot/queues.ts';
 import { localAwsConfig, localCassandra } from '#infra/stack/local-stage/clients.ts';
 import {
@@ -162,6 +162,12 @@ async function main(): Promise<number> {
     let tasks: TaskInstance[] = [];
     let state = 'queued';
     let lastLine = '';
+    const aggregatedUsersOf = batchAggregates(
+      () => Promise.resolve(pool),
+      () => Promise.resolve(cassandra),
+      localResources.keyspace,
+      { countOpenMinutes: true },
+    );
     const follow = async (): Promise<void> => {
       tasks = await airflow.taskInstances(DAG_ID, runId);
       const fetchTask = tasks.find((t) => t.task_id === 'fetch');
@@ -171,12 +177,7 @@ async function main(): Promise<number> {
       const persisted = tasks.find((t) => t.task_id === 'persist')?.state === 'success';
       if (batch !== undefined && persisted) {
         const answer = await api.status(batch.batchId);
-        const aggregated = await aggregatedUsersOfBatch(
-          pool,
-          cassandra,
-          localResources.keyspace,
-          batch.batchId,
-        );
+        const aggregated = (await aggregatedUsersOf(batch.batchId)) ?? 0;
         counts = {
           users: Number(answer['users']),
           published: Number(answer['published']),

@@ -17,8 +17,12 @@
  */
 
 /** A part of an answer that comes from one service: its data, or why it could not be read. */
-export type Part<T> =
-  { readonly ok: true; readonly data: T } | { readonly ok: false; readonly error: string };
+export type Part<T> = (
+  { readonly ok: true; readonly data: T } | { readonly ok: false; readonly error: string }
+) & {
+  /** How long the part took to read, server-side (the snapshot's parts are read at once). */
+  readonly ms?: number;
+};
 
 /** One dependency of the pipeline, probed with one cheap call. */
 export interface ServiceProbe {
@@ -49,7 +53,7 @@ export interface RawZone {
 
 /** PostgreSQL's side: users and the transactional outbox. */
 export interface PostgresSide {
-  /** Users in PostgreSQL. */
+  /** Users in PostgreSQL: the table's live-row statistic, exact within a second or so of a commit. */
   readonly users: number;
   /** Outbox rows not published yet. */
   readonly outboxBacklog: number;
@@ -92,7 +96,10 @@ export interface BatchReconciliation {
   readonly postgres: number;
   readonly published: number;
   readonly cassandra: number;
-  /** Users of the batch that Spark's users_per_minute counts; null when the aggregates are unreadable. */
+  /**
+   * Users of the batch that Spark's users_per_minute counts; null until the batch is in Cassandra and
+   * its minutes have closed (30 s after their end), or when the aggregates are unreadable.
+   */
   readonly aggregates: number | null;
   readonly complete: boolean;
   /** Where the missing users stopped, when not complete (status's logic). */

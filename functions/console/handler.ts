@@ -94,7 +94,7 @@ const readSnapshot = snapshotReader({
   probes: {
     postgres: async () => (await db()).query('SELECT 1'),
     kafka: async () => (await admin()).describeCluster(),
-    registry: () => registry.schemas(),
+    registry: () => registry.probe(),
     cassandra: async () => (await cassandra()).execute('SELECT release_version FROM system.local'),
     s3: () => s3().send(new HeadBucketCommand({ Bucket: settings.RAW_BUCKET })),
     sqs: () =>

@@ -28,6 +28,8 @@ export function registryReader(baseUrl: string, authorization: () => Promise<str
     }
   };
   return {
+    /** One cheap call: the subjects' names. */
+    probe: (): Promise<unknown> => get('/subjects'),
     async schemas(): Promise<Schemas> {
       const subjects = z.array(z.string()).parse(await get('/subjects'));
       return {

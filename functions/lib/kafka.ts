@@ -113,6 +113,16 @@ const toLogger =
     else if (level === logLevel.WARN) logger.warn(`kafkajs: ${message}`, fields);
   };
 
+/** `client`, connected; a broker that cannot be reached is a TransientError (worth retrying). */
+async function connected<T extends { connect(): Promise<void> }>(client: T): Promise<T> {
+  try {
+    await client.connect();
+  } catch (error) {
+    throw new TransientError('Kafka is unavailable', { cause: error });
+  }
+  return client;
+}
+
 /**
  * The idempotent producer: created and connected on first use, then kept for the life of the
  * container (a connection per invocation would pay the metadata and InitProducerId round trips every
@@ -128,17 +138,9 @@ export const kafkaProducer = lazy(async (settings: KafkaSettings): Promise<Produ
     connectionTimeout: 3000,
     retry: { retries: 5 },
   });
-  const created = kafka.producer({
-    idempotent: true,
-    allowAutoTopicCreation: false,
-    maxInFlightRequests: 1,
-  });
-  try {
-    await created.connect();
-  } catch (error) {
-    throw new TransientError('Kafka is unavailable', { cause: error });
-  }
-  return created;
+  return connected(
+    kafka.producer({ idempotent: true, allowAutoTopicCreation: false, maxInFlightRequests: 1 }),
+  );
 });
 
 /**
@@ -156,13 +158,7 @@ export const kafkaAdmin = lazy(async (settings: KafkaSettings): Promise<Admin> =
     requestTimeout: 2000,
     retry: { retries: 1, initialRetryTime: 100 },
   });
-  const created = kafka.admin();
-  try {
-    await created.connect();
-  } catch (error) {
-    throw new TransientError('Kafka is unavailable', { cause: error });
-  }
-  return created;
+  return connected(kafka.admin());
 });
 
 /**

@@ -59,43 +59,94 @@ export function stoppedAt(counts: BatchCounts, aggregates: number | null): Batch
   return null;
 }
 
+/**
+ * What changes whenever a batch's users do: how many there are and their newest write. A new version
+ * moves `updated_at`, a user taken over by a later batch leaves the count. One query for all the
+ * batches, by the batch_id index, no user rows sent.
+ */
+export async function batchFingerprints(
+  db: Pick<pg.Pool, 'query'>,
+  batchIds: readonly string[],
+): Promise<Map<string, string>> {
+  const { rows } = await db.query<{ batch_id: string; n: string; newest: Date }>(
+    `SELECT batch_id, count(*) AS n, max(updated_at) AS newest
+       FROM users WHERE batch_id = ANY($1) GROUP BY batch_id`,
+    [batchIds],
+  );
+  const prints = new Map(rows.map((r) => [r.batch_id, `${r.n}@${r.newest.toISOString()}`]));
+  return new Map(batchIds.map((id) => [id, prints.get(id) ?? '0@']));
+}
+
 /** What reconciling batches reads. */
 export interface ReconcileDeps {
   readonly usersOfBatch: (batchId: string) => Promise<readonly BatchUser[]>;
+  readonly fingerprints: (batchIds: readonly string[]) => Promise<ReadonlyMap<string, string>>;
   /** The version Cassandra holds for each key it has; keys it lacks are absent from the map. */
   readonly versionsInCassandra: (userKeys: readonly string[]) => Promise<ReadonlyMap<string, number>>;
-  /** Users of the batch that Spark's aggregates count. */
-  readonly aggregatedUsers: (batchId: string) => Promise<number>;
+  /**
+   * Users of the batch that Spark's aggregates count; null while that cannot be told yet. The
+   * fingerprint lets it remember what depends on the batch alone.
+   */
+  readonly aggregatedUsers: (batchId: string, fingerprint: string) => Promise<number | null>;
 }
 
-/** Batches whose landed users a reconciler remembers. */
+/** Batches a reconciler remembers. */
 const REMEMBERED_BATCHES = 20;
 
+/** What a reconciler remembers of a batch. */
+interface Remembered {
+  /** Users seen in Cassandra, with the version seen there. */
+  readonly landed: Map<string, number>;
+  /** The batch as last counted, complete in Cassandra, with its fingerprint then. */
+  finished?: { readonly fingerprint: string; readonly counts: BatchCounts; aggregates: number | null };
+}
+
 /**
- * Reconciles batches across the stores, remembering which users it already saw in Cassandra at their
- * version: a poll reads Cassandra only for the users it has not seen land (a version never goes
- * back), so a finished batch costs its PostgreSQL read alone. Memory: the last 20 batches' keys.
+ * Reconciles batches across the stores, remembering what it saw. A poll reads Cassandra only for the
+ * users it has not seen land at their version (a version never goes back); a batch it saw whole in
+ * Cassandra costs one fingerprint query while it stays the same, plus Spark's count until that is
+ * known. Memory: the last 20 batches' keys.
  */
 export function batchReconciler(deps: ReconcileDeps) {
-  const landedByBatch = new Map<string, Map<string, number>>();
-  return async (batchId: string, at: string): Promise<BatchReconciliation> => {
+  const remembered = new Map<string, Remembered>();
+  const memoryOf = (batchId: string): Remembered => {
+    const known = remembered.get(batchId);
+    if (known !== undefined) return known;
+    const fresh: Remembered = { landed: new Map() };
+    remembered.set(batchId, fresh);
+    if (remembered.size > REMEMBERED_BATCHES) {
+      const oldest = remembered.keys().next().value;
+      if (oldest !== undefined) remembered.delete(oldest);
+    }
+    return fresh;
+  };
+  const countNow = async (batchId: string, memory: Remembered): Promise<BatchCounts> => {
     const users = await deps.usersOfBatch(batchId);
-    let landed = landedByBatch.get(batchId);
-    if (landed === undefined) {
-      landed = new Map();
-      landedByBatch.set(batchId, landed);
-      if (landedByBatch.size > REMEMBERED_BATCHES) {
-        const oldest = landedByBatch.keys().next().value;
-        if (oldest !== undefined) landedByBatch.delete(oldest);
-      }
-    }
-    const known = landed;
-    const unseen = users.filter((u) => (known.get(u.userKey) ?? 0) < u.version).map((u) => u.userKey);
+    const unseen = users.filter((u) => (memory.landed.get(u.userKey) ?? 0) < u.version).map((u) => u.userKey);
     if (unseen.length > 0) {
-      for (const [key, version] of await deps.versionsInCassandra(unseen)) known.set(key, version);
+      for (const [key, version] of await deps.versionsInCassandra(unseen)) memory.landed.set(key, version);
     }
-    const counts = countBatch(users, known);
-    const aggregates = counts.complete ? await deps.aggregatedUsers(batchId).catch(() => null) : null;
+    return countBatch(users, memory.landed);
+  };
+  const reconcileOne = async (
+    batchId: string,
+    at: string,
+    fingerprint: string,
+  ): Promise<BatchReconciliation> => {
+    const memory = memoryOf(batchId);
+    let counts: BatchCounts;
+    let aggregates: number | null;
+    if (memory.finished?.fingerprint === fingerprint) {
+      counts = memory.finished.counts;
+      memory.finished.aggregates ??= await deps.aggregatedUsers(batchId, fingerprint).catch(() => null);
+      aggregates = memory.finished.aggregates;
+    } else {
+      counts = await countNow(batchId, memory);
+      aggregates = counts.complete
+        ? await deps.aggregatedUsers(batchId, fingerprint).catch(() => null)
+        : null;
+      if (counts.complete) memory.finished = { fingerprint, counts, aggregates };
+    }
     return {
       batchId,
       at,
@@ -106,5 +157,9 @@ export function batchReconciler(deps: ReconcileDeps) {
       complete: counts.complete && (aggregates === null || aggregates >= counts.users),
       stoppedAt: stoppedAt(counts, aggregates),
     };
+  };
+  return async (batches: readonly { batchId: string; at: string }[]): Promise<BatchReconciliation[]> => {
+    const prints = await deps.fingerprints(batches.map((b) => b.batchId));
+    return Promise.all(batches.map((b) => reconcileOne(b.batchId, b.at, prints.get(b.batchId) ?? '')));
   };
 }

@@ -4,8 +4,10 @@ import type { Freshness } from '#functions/console/api.ts';
 import { usersByKey } from '#lib/user-rows.ts';
 import { freshnessOf } from './stats.ts';
 
-/** Users sampled per batch: enough for a p99, few enough for ten key queries. */
+/** Users sampled over the batches: enough for a p99, few enough for ten key queries. */
 export const FRESHNESS_SAMPLE = 1000;
+/** Batches whose final delays a reader remembers. */
+const REMEMBERED_BATCHES = 20;
 
 /**
  * When PostgreSQL committed each user: the commit timestamp where the server tracks it
@@ -15,6 +17,7 @@ export const FRESHNESS_SAMPLE = 1000;
 async function commitTimes(
   db: Pick<pg.Pool, 'query'>,
   batchIds: readonly string[],
+  sample: number,
 ): Promise<Map<string, number>> {
   const tracked = await db.query<{ on: boolean }>(
     `SELECT current_setting('track_commit_timestamp') = 'on' AS on`,
@@ -23,7 +26,7 @@ async function commitTimes(
   const { rows } = await db.query<{ user_key: string; committed: string }>(
     `SELECT user_key::text, extract(epoch FROM ${at}) * 1000 AS committed
        FROM users WHERE batch_id = ANY($1) LIMIT $2`,
-    [batchIds, FRESHNESS_SAMPLE],
+    [batchIds, sample],
   );
   return new Map(rows.map((r) => [r.user_key, Number(r.committed)]));
 }
@@ -44,22 +47,35 @@ export async function sunkAtOf(
 }
 
 /**
- * PostgreSQL commit → Cassandra write for up to 1,000 users of the given (recent) batches; users not
- * in Cassandra yet are left out (the reconciliation counts them).
+ * PostgreSQL commit → Cassandra write for up to 1,000 users of the given (recent) batches, shared
+ * among them; users not in Cassandra yet are left out (the reconciliation counts them). A batch whose
+ * sampled users have all landed has its delays remembered: they are final, and a poll reads it no
+ * more. Keep one per process.
  */
-export async function readFreshness(
-  db: Pick<pg.Pool, 'query'>,
-  cassandra: Pick<cassandraDriver.Client, 'execute'>,
+export function freshnessReader(
+  db: () => Promise<Pick<pg.Pool, 'query'>>,
+  cassandra: () => Promise<Pick<cassandraDriver.Client, 'execute'>>,
   usersTable: string,
-  batchIds: readonly string[],
-): Promise<Freshness> {
-  if (batchIds.length === 0) return freshnessOf([]);
-  const committed = await commitTimes(db, batchIds);
-  const sunk = await sunkAtOf(cassandra, [...committed.keys()], usersTable);
-  return freshnessOf(
-    [...committed].flatMap(([key, at]) => {
+) {
+  const final = new Map<string, number[]>();
+  const delaysOf = async (batchId: string, sample: number): Promise<number[]> => {
+    const known = final.get(batchId);
+    if (known !== undefined) return known;
+    const committed = await commitTimes(await db(), [batchId], sample);
+    const sunk = await sunkAtOf(await cassandra(), [...committed.keys()], usersTable);
+    const delays = [...committed].flatMap(([key, at]) => {
       const written = sunk.get(key);
-      return written === undefined ? [] : [Math.max(0, written - at)];
-    }),
-  );
+      return written === undefined || written < at ? [] : [written - at];
+    });
+    if (committed.size > 0 && delays.length === committed.size) {
+      final.set(batchId, delays);
+      if (final.size > REMEMBERED_BATCHES) final.delete(final.keys().next().value ?? '');
+    }
+    return delays;
+  };
+  return async (batchIds: readonly string[]): Promise<Freshness> => {
+    const sample = Math.ceil(FRESHNESS_SAMPLE / Math.max(1, batchIds.length));
+    const delays = await Promise.all(batchIds.map((id) => delaysOf(id, sample)));
+    return freshnessOf(delays.flat());
+  };
 }

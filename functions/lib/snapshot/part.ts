@@ -36,9 +36,12 @@ export async function withTimeout<T>(work: Promise<T>, timeoutMs: number): Promi
  * leaves the others whole.
  */
 export async function part<T>(read: () => Promise<T>, timeoutMs = PART_TIMEOUT_MS): Promise<Part<T>> {
+  const started = performance.now();
+  const ms = (): number => Math.round(performance.now() - started);
   try {
-    return { ok: true, data: await withTimeout(read(), timeoutMs) };
+    const data = await withTimeout(read(), timeoutMs);
+    return { ok: true, data, ms: ms() };
   } catch (error) {
-    return { ok: false, error: describeError(error) };
+    return { ok: false, error: describeError(error), ms: ms() };
   }
 }

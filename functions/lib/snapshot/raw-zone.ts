@@ -15,35 +15,46 @@ export function batchIdOfKey(key: string): string | undefined {
 
 /**
  * The raw zone's batches: counted by listing (never reading an object), the newest ten with their
- * users from the metadata fetch wrote (one HEAD each).
+ * users from the metadata fetch wrote, one HEAD each the first time an object (key and ETag) is seen.
+ * Keep one per process.
  */
-export async function readRawZone(s3: Pick<S3Client, 'send'>, bucket: string): Promise<RawZone> {
-  const objects: { key: string; bytes: number; at: Date }[] = [];
-  let token: string | undefined;
-  let pages = 0;
-  do {
-    const page = await s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: 'raw/', ContinuationToken: token }),
+export function rawZoneReader(s3: () => Pick<S3Client, 'send'>, bucket: string) {
+  const usersByObject = new Map<string, number | null>();
+  return async (): Promise<RawZone> => {
+    const objects: { key: string; etag: string; bytes: number; at: Date }[] = [];
+    let token: string | undefined;
+    let pages = 0;
+    do {
+      const page = await s3().send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: 'raw/', ContinuationToken: token }),
+      );
+      for (const o of page.Contents ?? []) {
+        if (o.Key !== undefined && batchIdOfKey(o.Key) !== undefined)
+          objects.push({
+            key: o.Key,
+            etag: o.ETag ?? '',
+            bytes: o.Size ?? 0,
+            at: o.LastModified ?? new Date(0),
+          });
+      }
+      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+      pages += 1;
+    } while (token !== undefined && pages < MAX_LIST_PAGES);
+    const newest = objects.sort((a, b) => b.at.getTime() - a.at.getTime()).slice(0, LATEST);
+    const latest = await Promise.all(
+      newest.map(async (o) => {
+        const id = `${o.key}@${o.etag}`;
+        let users = usersByObject.get(id);
+        if (users === undefined) {
+          const head = await s3().send(new HeadObjectCommand({ Bucket: bucket, Key: o.key }));
+          const counted = Number(head.Metadata?.[USERS_METADATA]);
+          users = Number.isInteger(counted) ? counted : null;
+          usersByObject.set(id, users);
+          if (usersByObject.size > 10 * LATEST) usersByObject.delete(usersByObject.keys().next().value ?? '');
+        }
+        return { key: o.key, users, bytes: o.bytes, at: o.at.toISOString() };
+      }),
     );
-    for (const o of page.Contents ?? []) {
-      if (o.Key !== undefined && batchIdOfKey(o.Key) !== undefined)
-        objects.push({ key: o.Key, bytes: o.Size ?? 0, at: o.LastModified ?? new Date(0) });
-    }
-    token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
-    pages += 1;
-  } while (token !== undefined && pages < MAX_LIST_PAGES);
-  const newest = objects.sort((a, b) => b.at.getTime() - a.at.getTime()).slice(0, LATEST);
-  const latest = await Promise.all(
-    newest.map(async (o) => {
-      const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: o.key }));
-      const users = Number(head.Metadata?.[USERS_METADATA]);
-      return {
-        key: o.key,
-        users: Number.isInteger(users) ? users : null,
-        bytes: o.bytes,
-        at: o.at.toISOString(),
-      };
-    }),
-  );
-  return { batches: objects.length, batchesTruncated: token !== undefined, latest };
+    return { batches: objects.length, batchesTruncated: token !== undefined, latest };
+  };
 }

@@ -5,13 +5,13 @@ import type { Admin } from 'kafkajs';
 import type pg from 'pg';
 import type { Snapshot } from '#functions/console/api.ts';
 import { versionsInCassandra } from '#lib/user-rows.ts';
-import { aggregatedUsersOfBatch, readAggregates } from './aggregates.ts';
-import { batchReconciler, usersOfBatch } from './batches.ts';
-import { readFreshness } from './freshness.ts';
+import { batchAggregates, readAggregates } from './aggregates.ts';
+import { batchFingerprints, batchReconciler, usersOfBatch } from './batches.ts';
+import { freshnessReader } from './freshness.ts';
 import { part } from './part.ts';
 import { readPostgresSide } from './postgres.ts';
 import { queueDepth } from './queues.ts';
-import { batchIdOfKey, readRawZone } from './raw-zone.ts';
+import { batchIdOfKey, rawZoneReader } from './raw-zone.ts';
 import { probeServices, type Probes } from './services.ts';
 import type { ConsumerGroup } from './topic.ts';
 import { topicProgress } from './topic.ts';
@@ -57,16 +57,18 @@ export function snapshotReader(sources: SnapshotSources) {
   const usersTable = `${resources.keyspace}.users`;
   const reconcile = batchReconciler({
     usersOfBatch: async (batchId) => usersOfBatch(await sources.db(), batchId),
+    fingerprints: async (batchIds) => batchFingerprints(await sources.db(), batchIds),
     versionsInCassandra: async (keys) => versionsInCassandra(await sources.cassandra(), keys, usersTable),
-    aggregatedUsers: async (batchId) =>
-      aggregatedUsersOfBatch(await sources.db(), await sources.cassandra(), resources.keyspace, batchId),
+    aggregatedUsers: batchAggregates(sources.db, sources.cassandra, resources.keyspace),
   });
+  const readFreshness = freshnessReader(sources.db, sources.cassandra, usersTable);
+  const readRawZone = rawZoneReader(sources.s3, resources.rawBucket);
 
   return async function readSnapshot(now = new Date()): Promise<Snapshot> {
     const started = performance.now();
     const [services, raw, postgres, topic, aggregates, deadLetters, failedBatches] = await Promise.all([
       probeServices(sources.probes),
-      part(() => readRawZone(sources.s3(), resources.rawBucket)),
+      part(() => readRawZone()),
       part(async () => readPostgresSide(await sources.db())),
       part(async () =>
         topicProgress(await sources.kafkaAdmin(), resources.usersTopic, resources.consumerGroups),
@@ -84,22 +86,12 @@ export function snapshotReader(sources: SnapshotSources) {
       : [];
     const [batches, freshness] = await Promise.all([
       raw.ok
-        ? part(
-            () => Promise.all(recent.slice(0, RECONCILED_BATCHES).map((b) => reconcile(b.batchId, b.at))),
-            RECONCILE_TIMEOUT_MS,
-          )
+        ? part(() => reconcile(recent.slice(0, RECONCILED_BATCHES)), RECONCILE_TIMEOUT_MS)
         : Promise.resolve({
             ok: false as const,
             error: `recent batches come from the raw zone: ${raw.error}`,
           }),
-      part(async () =>
-        readFreshness(
-          await sources.db(),
-          await sources.cassandra(),
-          usersTable,
-          recent.slice(0, FRESHNESS_BATCHES).map((b) => b.batchId),
-        ),
-      ),
+      part(() => readFreshness(recent.slice(0, FRESHNESS_BATCHES).map((b) => b.batchId))),
     ]);
     return {
       takenAt: now.toISOString(),

@@ -69,6 +69,7 @@ export const localFunctionEnvironments: Readonly<Record<FunctionName, Readonly<R
     ...provider,
     RAW_BUCKET: localResources.rawBucket,
     ...database,
+    DB_POOL_MAX: '4',
     KAFKA_BROKERS: endpoints.kafka.brokers.join(','),
     MSK_CLUSTER_ARN: '',
     USERS_TOPIC: localResources.usersTopic,

@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+import { batchAggregates } from '#lib/snapshot/aggregates.ts';
 import { batchReconciler, countBatch, stoppedAt, type BatchUser } from '#lib/snapshot/batches.ts';
 import { describeError, part } from '#lib/snapshot/part.ts';
 import { batchIdOfKey } from '#lib/snapshot/raw-zone.ts';
@@ -63,30 +64,37 @@ describe('a batch across the stores', () => {
       ),
     );
     let users = [user('a'), user('b')];
+    const usersOfBatch = vi.fn(() => Promise.resolve(users));
     const reconcile = batchReconciler({
-      usersOfBatch: () => Promise.resolve(users),
+      usersOfBatch,
+      fingerprints: (ids: readonly string[]) =>
+        Promise.resolve(new Map(ids.map((id) => [id, users.map((u) => `${u.userKey}${u.version}`).join()]))),
       versionsInCassandra,
       aggregatedUsers: () => Promise.resolve(2),
     });
     landed.set('a', 1);
-    expect(await reconcile('b1', 'now')).toMatchObject({
+    expect((await reconcile([{ batchId: 'b1', at: 'now' }]))[0]).toMatchObject({
       cassandra: 1,
       complete: false,
       stoppedAt: 'kafka-or-sink',
     });
     landed.set('b', 1);
-    expect(await reconcile('b1', 'now')).toMatchObject({
+    expect((await reconcile([{ batchId: 'b1', at: 'now' }]))[0]).toMatchObject({
       cassandra: 2,
       complete: true,
       aggregates: 2,
       stoppedAt: null,
     });
     expect(versionsInCassandra.mock.calls.map(([keys]) => keys)).toEqual([['a', 'b'], ['b']]);
-    // Landed at their version: nothing more to read, until a newer version of one arrives.
-    await reconcile('b1', 'now');
+    // Landed at their version: nothing more to read, not even the batch's rows, until it changes.
+    await reconcile([{ batchId: 'b1', at: 'now' }]);
     expect(versionsInCassandra).toHaveBeenCalledTimes(2);
+    expect(usersOfBatch).toHaveBeenCalledTimes(2);
     users = [user('a', 2), user('b')];
-    expect(await reconcile('b1', 'now')).toMatchObject({ cassandra: 1, complete: false });
+    expect((await reconcile([{ batchId: 'b1', at: 'now' }]))[0]).toMatchObject({
+      cassandra: 1,
+      complete: false,
+    });
     expect(versionsInCassandra.mock.calls.at(-1)?.[0]).toEqual(['a']);
   });
 });
@@ -137,12 +145,16 @@ describe('the topic and its consumer groups', () => {
 
 describe('parts and probes', () => {
   it('turns a failure or a timeout into that part’s error, without a stack', async () => {
-    expect(await part(() => Promise.resolve(1))).toEqual({ ok: true, data: 1 });
+    expect(await part(() => Promise.resolve(1))).toEqual({
+      ok: true,
+      data: 1,
+      ms: expect.any(Number) as unknown,
+    });
     const failed = await part(() =>
       Promise.reject(new Error('connect ECONNREFUSED\n    at x', { cause: new Error('inner') })),
     );
-    expect(failed).toEqual({ ok: false, error: 'connect ECONNREFUSED: inner' });
-    expect(await part(() => new Promise(() => undefined), 20)).toEqual({
+    expect(failed).toMatchObject({ ok: false, error: 'connect ECONNREFUSED: inner' });
+    expect(await part(() => new Promise(() => undefined), 20)).toMatchObject({
       ok: false,
       error: 'no answer within 20 ms',
     });
@@ -165,5 +177,37 @@ describe('parts and probes', () => {
       '0123456789abcdef0123456789abcdef',
     );
     expect(batchIdOfKey('raw/other.json')).toBeUndefined();
+  });
+});
+
+describe("a batch's users in Spark's aggregates", () => {
+  it('takes the other users created in its minutes off, and counts a settled minute once', async () => {
+    const minute = new Date('2026-12-01T10:00:00Z');
+    let clock = minute.getTime() + 60_000;
+    const queries: string[] = [];
+    const db = {
+      query: (sql: string) => {
+        queries.push(sql);
+        return Promise.resolve({
+          rows: sql.includes('GROUP BY') ? [{ minute, own: '500' }] : [{ n: '800' }],
+        });
+      },
+    };
+    const cassandra = {
+      execute: () => Promise.resolve({ first: () => ({ users: { toString: () => '790' } }) }),
+    };
+    const aggregated = batchAggregates(
+      () => Promise.resolve(db as never),
+      () => Promise.resolve(cassandra as never),
+      'ks',
+      { now: () => clock },
+    );
+    // The minute is still open: not yet.
+    expect(await aggregated('b1')).toBeNull();
+    clock += 31_000;
+    // Spark counted 790 in the minute; 300 of PostgreSQL's 800 came from other batches.
+    expect(await aggregated('b1')).toBe(490);
+    expect(await aggregated('b1')).toBe(490);
+    expect(queries.filter((q) => q.includes('created_at >= $1'))).toHaveLength(1);
   });
 });

@@ -36,7 +36,10 @@ export interface ServiceProbe {
 
 /** The raw zone: batches fetch landed in S3. */
 export interface RawZone {
-  /** Batch objects in the bucket (listed, at most 10,000: `batchesTruncated` says when there are more). */
+  /**
+   * Batch objects landed today and yesterday, UTC (listed, at most 10,000 a day: `batchesTruncated`
+   * says when there are more).
+   */
   readonly batches: number;
   readonly batchesTruncated: boolean;
   /**
@@ -53,7 +56,11 @@ export interface RawZone {
 
 /** PostgreSQL's side: users and the transactional outbox. */
 export interface PostgresSide {
-  /** Users in PostgreSQL: the table's live-row statistic, exact within a second or so of a commit. */
+  /**
+   * Users in PostgreSQL: the table's live-row statistic, which PostgreSQL keeps as rows are written
+   * (seconds behind a commit; an ANALYZE resets it from a sample): an estimate, the exact counts
+   * being per batch.
+   */
   readonly users: number;
   /** Outbox rows not published yet. */
   readonly outboxBacklog: number;
@@ -166,7 +173,7 @@ export interface DeadLetterSummary {
 /** GET /console/api/dead-letters: the queue by reason, and its latest letters. */
 export interface DeadLetters {
   readonly byReason: readonly { readonly reason: string; readonly count: number }[];
-  /** Newest first. */
+  /** Up to `limit` letters, newest first: a sample when the queue holds more (SQS keeps no order). */
   readonly latest: readonly DeadLetterSummary[];
   /** The queue holds more than were read (`limit`): the counts cover only those read. */
   readonly truncated: boolean;

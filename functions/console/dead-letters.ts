@@ -139,48 +139,50 @@ export async function replayDeadLetters(options: {
   /** An idempotent producer, connected: the caller owns it. */
   producer: Pick<Producer, 'sendBatch'>;
   topic?: string;
+  /** Letters whose reason contains this text (`npm run dlq -- replay --reason`). */
   reasonFilter?: string;
+  /** Letters whose reason is exactly this (the console's replay of one reason it listed). */
+  reasonEquals?: string;
   limit?: number;
 }): Promise<{ replayed: number; kept: number }> {
-  const { sqs, queueUrl } = options;
+  const { sqs, queueUrl, producer } = options;
   const received = await receiveAll(sqs, queueUrl, 300, options.limit ?? Number.POSITIVE_INFINITY);
-  const chosen = received.filter(
-    (r) =>
-      r.letter !== undefined &&
-      r.letter.valueOmittedBytes === undefined &&
-      (options.reasonFilter === undefined || r.letter.reason.includes(options.reasonFilter)),
+  const matches = (reason: string): boolean =>
+    (options.reasonFilter === undefined || reason.includes(options.reasonFilter)) &&
+    (options.reasonEquals === undefined || reason === options.reasonEquals);
+  const chosen = received.flatMap((r) =>
+    r.letter !== undefined && r.letter.valueOmittedBytes === undefined && matches(r.letter.reason)
+      ? [{ message: r.message, letter: r.letter }]
+      : [],
   );
-  const kept = received.filter((r) => !chosen.includes(r));
+  const kept = received.filter((r) => !chosen.some((c) => c.message === r.message));
   await release(
     sqs,
     queueUrl,
     kept.map((r) => r.message),
   );
-  const { producer } = options;
-  {
-    for (let i = 0; i < chosen.length; i += 10) {
-      const slice = chosen.slice(i, i + 10);
-      await producer.sendBatch({
-        acks: -1,
-        topicMessages: slice.map(({ letter }) => ({
-          topic: options.topic ?? letter?.topic ?? '',
-          messages: letter === undefined ? [] : [messageOf(letter)],
+  for (let i = 0; i < chosen.length; i += 10) {
+    const slice = chosen.slice(i, i + 10);
+    await producer.sendBatch({
+      acks: -1,
+      topicMessages: slice.map(({ letter }) => ({
+        topic: options.topic ?? letter.topic,
+        messages: [messageOf(letter)],
+      })),
+    });
+    const deleted = await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: slice.map((r, index) => ({
+          Id: String(index),
+          ReceiptHandle: r.message.ReceiptHandle ?? '',
         })),
-      });
-      const deleted = await sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: queueUrl,
-          Entries: slice.map((r, index) => ({
-            Id: String(index),
-            ReceiptHandle: r.message.ReceiptHandle ?? '',
-          })),
-        }),
+      }),
+    );
+    if ((deleted.Failed?.length ?? 0) > 0) {
+      throw new Error(
+        `replayed, but could not delete ${deleted.Failed?.length ?? 0} letters: they will come back`,
       );
-      if ((deleted.Failed?.length ?? 0) > 0) {
-        throw new Error(
-          `replayed, but could not delete ${deleted.Failed?.length ?? 0} letters: they will come back`,
-        );
-      }
     }
   }
   return { replayed: chosen.length, kept: kept.length };

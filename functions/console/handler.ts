@@ -10,6 +10,7 @@ import { dbPool } from '#lib/db.ts';
 import { loggableError, NotFoundError, outcomeOf } from '#lib/errors.ts';
 import { kafkaAdmin, kafkaProducer } from '#lib/kafka.ts';
 import { logger } from '#lib/logger.ts';
+import { lazy } from '#lib/once.ts';
 import { s3Client } from '#lib/raw-store.ts';
 import { basicAuthorization, readRegistryCredentials } from '#lib/schema-registry.ts';
 import { readJsonSecret, secretsClient } from '#lib/secrets.ts';
@@ -37,12 +38,13 @@ const s3 = () => s3Client(settings);
 const sqs = () => sqsClient(settings);
 const usersTable = `${settings.CASSANDRA_KEYSPACE}.users`;
 
-const registryAuthorization = async (): Promise<string | undefined> => {
+/** The registry's basic auth, read from its secret once per container (never per call). */
+const registryAuthorization = lazy(async (): Promise<string | undefined> => {
   const secretId = settings.SCHEMA_REGISTRY_CREDENTIALS_SECRET_ID;
   if (secretId === undefined) return undefined;
   return basicAuthorization(await readRegistryCredentials(secretsClient(settings), secretId));
-};
-const registry = registryReader(settings.SCHEMA_REGISTRY_URL, registryAuthorization);
+});
+const registry = registryReader(settings.SCHEMA_REGISTRY_URL, () => registryAuthorization());
 
 const AirflowLogin = z.object({ username: z.string().min(1), password: z.string().min(1) });
 const airflow =
@@ -122,6 +124,9 @@ const FailedBatch = z.object({
   KafkaBatchInfo: z.unknown().optional(),
 });
 
+/** Letters one replay call receives at most: a few seconds of SQS and Kafka calls. */
+const REPLAY_LIMIT = 500;
+
 const api: ConsoleApi = {
   snapshot: () => readSnapshot(),
   async deadLetters(limit): Promise<DeadLetters> {
@@ -139,7 +144,11 @@ const api: ConsoleApi = {
         return {
           reason: record.requestContext?.condition ?? 'not an on-failure record',
           at: record.timestamp ?? '',
-          detail: JSON.stringify(record.KafkaBatchInfo ?? body).slice(0, 500),
+          // JSON.stringify gives undefined for a body that was not JSON at all (its type says string).
+          detail: ((JSON.stringify(record.KafkaBatchInfo ?? body) as string | undefined) ?? 'not JSON').slice(
+            0,
+            500,
+          ),
         };
       }),
     };
@@ -149,7 +158,9 @@ const api: ConsoleApi = {
       sqs: sqs(),
       queueUrl: settings.DEAD_LETTER_QUEUE_URL,
       producer: await kafkaProducer(settings),
-      reasonFilter: reason,
+      reasonEquals: reason,
+      // Within one call's time: a larger queue is replayed a call at a time.
+      limit: REPLAY_LIMIT,
     });
   },
   schemas: () => registry.schemas(),
@@ -173,6 +184,9 @@ const api: ConsoleApi = {
     ),
 };
 
+/** The API's route in serverless.yml (its events behind the key). */
+const API_RESOURCE = '/console/api/{proxy+}';
+
 const json = (statusCode: number, body: unknown): APIGatewayProxyResult => ({
   statusCode,
   headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
@@ -184,7 +198,11 @@ export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
   .handler(async (event) => {
     logger.setCorrelationId(event.requestContext.requestId);
     const below = /\/console(?:\/(.*))?$/.exec(event.path)?.[1] ?? '';
-    if (!below.startsWith('api/') && below !== 'api') return servePage(below, event.path);
+    // The API only through its own route, the one API Gateway holds behind the key: a path that
+    // merely looks like it, arriving by the page's public route, is no API call.
+    if (event.resource !== API_RESOURCE) return servePage(below, event.path);
+    if (event.queryStringParameters?.['reveal'] === '1')
+      logger.info('personal fields revealed in a trace', { path: event.path });
     try {
       const query = Object.fromEntries(Object.entries(event.queryStringParameters ?? {}));
       return json(

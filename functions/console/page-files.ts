@@ -1,8 +1,32 @@
+import { createHash } from 'node:crypto';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import page from 'virtual:console-page';
 
 /** The page's entry: `/console` redirects here, so that its relative asset and API paths resolve. */
 const ENTRY = 'index.html';
+
+/**
+ * What the page may load and who may frame it: its own assets and API only, its one inline script
+ * (the <base> set-up in index.html) by hash, and no frame at all (the page holds replay and trigger
+ * buttons). Inline styles stay allowed: uPlot sets them.
+ */
+function contentSecurityPolicy(html: string): string {
+  const inline = /<script>([\s\S]*?)<\/script>/.exec(html)?.[1];
+  const hash =
+    inline === undefined ? '' : ` 'sha256-${createHash('sha256').update(inline).digest('base64')}'`;
+  return [
+    "default-src 'self'",
+    `script-src 'self'${hash}`,
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+const CSP = contentSecurityPolicy(page.files[ENTRY]?.body ?? '');
 
 /**
  * The page and its assets, built into the bundle (functions/console/page-plugin.ts): no CDN, no file
@@ -30,6 +54,8 @@ export function servePage(path: string, requestPath: string): APIGatewayProxyRes
       'content-type': file.contentType,
       'cache-control': name === ENTRY ? 'no-cache' : 'public, max-age=60',
       'x-content-type-options': 'nosniff',
+      'content-security-policy': CSP,
+      'x-frame-options': 'DENY',
     },
     body: file.body,
   };

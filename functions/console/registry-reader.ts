@@ -6,10 +6,15 @@ import type { Schemas, SchemaVersion } from './api.ts';
 export function registryReader(baseUrl: string, authorization: () => Promise<string | undefined>) {
   const get = async (path: string): Promise<unknown> => {
     const auth = await authorization();
-    const response = await fetch(`${baseUrl.replace(/\/$/, '')}${path}`, {
-      headers: { accept: 'application/json', ...(auth === undefined ? {} : { authorization: auth }) },
-      signal: AbortSignal.timeout(3000),
-    });
+    let response: Response;
+    try {
+      response = await fetch(`${baseUrl.replace(/\/$/, '')}${path}`, {
+        headers: { accept: 'application/json', ...(auth === undefined ? {} : { authorization: auth }) },
+        signal: AbortSignal.timeout(3000),
+      });
+    } catch (error) {
+      throw new UpstreamError(`the schema registry did not answer ${path}`, undefined, { cause: error });
+    }
     const text = await response.text();
     if (response.status === 404) throw new NotFoundError(`the schema registry has no ${path}`);
     if (!response.ok)

@@ -88,7 +88,11 @@ export async function routeApi(request: ApiRequest, api: ConsoleApi): Promise<un
         const version = Number(segments[3]);
         if (!Number.isInteger(version) || version < 1)
           throw new BadRequestError('a schema version is a whole number from 1');
-        return api.schemaVersion(segments[1] ?? '', version);
+        const subject = segments[1] ?? '';
+        // A subject is a name: never a path segment that would move the registry request elsewhere.
+        if (subject === '' || subject === '.' || subject === '..' || subject.includes('/'))
+          throw new BadRequestError(`not a subject name: ${JSON.stringify(subject)}`);
+        return api.schemaVersion(subject, version);
       }
       break;
     case 'airflow':

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { DeadLetters, Schemas, SchemaVersion, Snapshot, Trace } from '#functions/console/api.ts';
 import { deadLetterOf, sendDeadLetters } from '#functions/sink/dead-letter.ts';
 import { localQueueUrl, localResources } from '#infra/stack/local-stage/resources.ts';
+import { up } from '#infra/stack/stack.ts';
 import { kafkaRecord } from '../fixtures/kafka-events.ts';
 import { awsClients, unique } from '../support/clients.ts';
 import {
@@ -23,6 +24,12 @@ const consoleEvent = (
   ({
     httpMethod: method,
     path: path === '' ? '/console' : `/console/${path}`,
+    // The route serverless.yml gives the request, as API Gateway names it.
+    resource: path.startsWith('api/')
+      ? '/console/api/{proxy+}'
+      : path === ''
+        ? '/console'
+        : '/console/{proxy+}',
     headers: {},
     queryStringParameters: query,
     body,
@@ -54,6 +61,8 @@ describe('the console API, in-process against the local stack', () => {
   };
 
   beforeAll(async () => {
+    // The integration suite's stack is the pipeline's services; the Airflow panel needs Airflow too.
+    await up(['airflow']);
     stubLocalFunctionEnv(['fetch', 'persist', 'publish', 'console']);
     consoleHandler = (await import('#functions/console/handler.ts')).handler;
     fetchHandler = (await import('#functions/fetch/handler.ts')).handler;
@@ -213,7 +222,14 @@ describe('the console API, in-process against the local stack', () => {
     const page = await consoleHandler(consoleEvent('GET', 'index.html'), lambdaContext());
     expect(page.statusCode).toBe(200);
     expect(page.headers?.['content-type']).toMatch(/text\/html/);
+    expect(page.headers?.['content-security-policy']).toMatch(/script-src 'self' 'sha256-[^']+'/);
     const missing = await consoleHandler(consoleEvent('GET', 'assets/none.js'), lambdaContext());
     expect(missing.statusCode).toBe(404);
+    // The API answers only on its own route (behind the key), never on the page's public one.
+    const sneaked = await consoleHandler(
+      { ...consoleEvent('GET', 'api/snapshot'), resource: '/console/{proxy+}' },
+      lambdaContext(),
+    );
+    expect(sneaked.statusCode).toBe(404);
   });
 });

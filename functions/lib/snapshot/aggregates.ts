@@ -4,18 +4,21 @@ import type { Aggregates } from '#functions/console/api.ts';
 
 type Cql = Pick<cassandraDriver.Client, 'execute'>;
 
-/** sum() of a bigint column arrives as the driver's Long: its decimal text is exact. */
+/** A bigint column arrives as the driver's Long: its decimal text is exact. */
 const longValue = (value: unknown): number =>
   value === null || value === undefined ? 0 : Number((value as { toString(): string }).toString());
 
-/** Spark's users per minute for `minute`, over every country and gender: one partition read. */
+/**
+ * Spark's users per minute for `minute`, over every country and gender: one partition read, summed
+ * here (Amazon Keyspaces has no sum()).
+ */
 async function usersInMinute(cassandra: Cql, keyspace: string, minute: Date): Promise<number> {
   const result = await cassandra.execute(
-    `SELECT sum(users) AS users FROM ${keyspace}.users_per_minute WHERE window_start = ?`,
+    `SELECT users FROM ${keyspace}.users_per_minute WHERE window_start = ?`,
     [minute],
     { prepare: true },
   );
-  return longValue(result.first()['users']);
+  return result.rows.reduce((sum, row) => sum + longValue(row.get('users')), 0);
 }
 
 /**

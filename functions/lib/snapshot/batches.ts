@@ -138,7 +138,9 @@ export function batchReconciler(deps: ReconcileDeps) {
     let aggregates: number | null;
     if (memory.finished?.fingerprint === fingerprint) {
       counts = memory.finished.counts;
-      memory.finished.aggregates ??= await deps.aggregatedUsers(batchId, fingerprint).catch(() => null);
+      // Kept once Spark counts them all; a count short of that may still grow (Spark lagging).
+      if (memory.finished.aggregates === null || memory.finished.aggregates < counts.users)
+        memory.finished.aggregates = await deps.aggregatedUsers(batchId, fingerprint).catch(() => null);
       aggregates = memory.finished.aggregates;
     } else {
       counts = await countNow(batchId, memory);

@@ -23,12 +23,15 @@ async function commitTimes(
     `SELECT current_setting('track_commit_timestamp') = 'on' AS on`,
   );
   const at = tracked.rows[0]?.on === true ? 'pg_xact_commit_timestamp(xmin)' : 'updated_at';
-  const { rows } = await db.query<{ user_key: string; committed: string }>(
+  const { rows } = await db.query<{ user_key: string; committed: string | null }>(
     `SELECT user_key::text, extract(epoch FROM ${at}) * 1000 AS committed
        FROM users WHERE batch_id = ANY($1) LIMIT $2`,
     [batchIds, sample],
   );
-  return new Map(rows.map((r) => [r.user_key, Number(r.committed)]));
+  // A row committed before the server tracked commit times has none: left out.
+  return new Map(
+    rows.flatMap((r) => (r.committed === null ? [] : [[r.user_key, Number(r.committed)] as const])),
+  );
 }
 
 /** When the sink wrote each of `keys` that Cassandra holds (`sunk_at`, epoch ms), read by key. */

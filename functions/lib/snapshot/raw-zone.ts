@@ -4,7 +4,7 @@ import type { RawZone } from '#functions/console/api.ts';
 /** The object metadata fetch writes with each batch: how many users it holds. */
 export const USERS_METADATA = 'users';
 
-/** List pages read at most (1,000 keys each): the count stops there and says so. */
+/** List pages read per day at most (1,000 keys each): the count stops there and says so. */
 const MAX_LIST_PAGES = 10;
 const LATEST = 10;
 
@@ -14,32 +14,42 @@ export function batchIdOfKey(key: string): string | undefined {
 }
 
 /**
- * The raw zone's batches: counted by listing (never reading an object), the newest ten with their
+ * The raw zone's batches of today and yesterday: counted by listing (never reading an object), the newest ten with their
  * users from the metadata fetch wrote, one HEAD each the first time an object (key and ETag) is seen.
  * Keep one per process.
  */
 export function rawZoneReader(s3: () => Pick<S3Client, 'send'>, bucket: string) {
   const usersByObject = new Map<string, number | null>();
-  return async (): Promise<RawZone> => {
+  return async (now = new Date()): Promise<RawZone> => {
     const objects: { key: string; etag: string; bytes: number; at: Date }[] = [];
-    let token: string | undefined;
-    let pages = 0;
-    do {
-      const page = await s3().send(
-        new ListObjectsV2Command({ Bucket: bucket, Prefix: 'raw/', ContinuationToken: token }),
-      );
-      for (const o of page.Contents ?? []) {
-        if (o.Key !== undefined && batchIdOfKey(o.Key) !== undefined)
-          objects.push({
-            key: o.Key,
-            etag: o.ETag ?? '',
-            bytes: o.Size ?? 0,
-            at: o.LastModified ?? new Date(0),
-          });
-      }
-      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
-      pages += 1;
-    } while (token !== undefined && pages < MAX_LIST_PAGES);
+    let truncated = false;
+    // fetch names each object by its day (raw/date=YYYY-MM-DD/…): the newest are today's and
+    // yesterday's (UTC), listed alone, however many older days the bucket keeps.
+    for (const day of [now, new Date(now.getTime() - 86_400_000)]) {
+      let token: string | undefined;
+      let pages = 0;
+      do {
+        const page = await s3().send(
+          new ListObjectsV2Command({
+            Bucket: bucket,
+            Prefix: `raw/date=${day.toISOString().slice(0, 10)}/`,
+            ContinuationToken: token,
+          }),
+        );
+        for (const o of page.Contents ?? []) {
+          if (o.Key !== undefined && batchIdOfKey(o.Key) !== undefined)
+            objects.push({
+              key: o.Key,
+              etag: o.ETag ?? '',
+              bytes: o.Size ?? 0,
+              at: o.LastModified ?? new Date(0),
+            });
+        }
+        token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+        pages += 1;
+      } while (token !== undefined && pages < MAX_LIST_PAGES);
+      truncated ||= token !== undefined;
+    }
     const newest = objects.sort((a, b) => b.at.getTime() - a.at.getTime()).slice(0, LATEST);
     const latest = await Promise.all(
       newest.map(async (o) => {
@@ -55,6 +65,6 @@ export function rawZoneReader(s3: () => Pick<S3Client, 'send'>, bucket: string) 
         return { key: o.key, users, bytes: o.bytes, at: o.at.toISOString() };
       }),
     );
-    return { batches: objects.length, batchesTruncated: token !== undefined, latest };
+    return { batches: objects.length, batchesTruncated: truncated, latest };
   };
 }

@@ -68,7 +68,7 @@ export function snapshotReader(sources: SnapshotSources) {
     const started = performance.now();
     const [services, raw, postgres, topic, aggregates, deadLetters, failedBatches] = await Promise.all([
       probeServices(sources.probes),
-      part(() => readRawZone()),
+      part(() => readRawZone(now)),
       part(async () => readPostgresSide(await sources.db())),
       part(async () =>
         topicProgress(await sources.kafkaAdmin(), resources.usersTopic, resources.consumerGroups),

@@ -68,6 +68,8 @@ describe('the console API routes', () => {
     [request('POST', 'dead-letters/replay', {}, 'nope'), /the body must be a JSON object/],
     [request('POST', 'airflow/runs', {}, '{"count":1,"extra":1}'), /extra/],
     [request('GET', 'schemas/s/versions/0'), /whole number from 1/],
+    [request('GET', 'schemas/%2E%2E/versions/1'), /not a subject name/],
+    [request('GET', 'schemas/a%2Fb/versions/1'), /not a subject name/],
     [request('GET', 'trace/x'), /UUID/],
   ])('refuses %o with a 400 that says why', async (bad, message) => {
     await expect(routeApi(bad, fakeApi())).rejects.toMatchObject({

@@ -194,7 +194,10 @@ describe("a batch's users in Spark's aggregates", () => {
       },
     };
     const cassandra = {
-      execute: () => Promise.resolve({ first: () => ({ users: { toString: () => '790' } }) }),
+      execute: () =>
+        Promise.resolve({
+          rows: [{ get: () => ({ toString: () => '700' }) }, { get: () => ({ toString: () => '90' }) }],
+        }),
     };
     const aggregated = batchAggregates(
       () => Promise.resolve(db as never),

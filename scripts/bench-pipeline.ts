@@ -1,281 +1,279 @@
 /**
- * Whole-flow benchmark (`npm run bench [users] [freshness rounds]`): fetch → persist → publish over
- * HTTP through `sls offline`, with the project's Kafka trigger running sink into Cassandra, at 100,000
- * users by default. Prints rows/s per stage, end-to-end users/s, freshness (PostgreSQL commit → row
- * written in Cassandra) p50/p99, the peak RSS of each function in a process of its own and of `sls
- * offline`, next to the raw Kafka produce and raw Cassandra write rates of the same records, all
- * measured in the same run.
- * Writes .local/bench/pipeline.json. Brings the stack up if it is down, and down again if it was.
+ * The pipeline benchmark (`npm run bench`), with the whole stack up (Airflow and the Spark job
+ * included) and `sls offline` serving the functions, as a user runs them:
+ *
+ * 1. the headline: N users (100,000 by default) through the `users_pipeline` DAG, triggered through
+ *    Airflow, in chunks of 5,000; end to end from the trigger to the last user in Cassandra and in
+ *    Spark's aggregates, with each process's CPU per user (from /proc) and memory, and live progress;
+ *    with `--scale`, at 10,000, 100,000 and 1,000,000 users, for the scale curve;
+ * 2. steady freshness: 1,000 users a second, fetched, persisted and published as they come;
+ * 3. each stage on its own, in chunk-sized calls (4 in flight), beside its raw ceiling measured in the
+ *    same run with the same records: Kafka produce, Cassandra write, PostgreSQL COPY;
+ * 4. each function's peak memory over the calls of a run, alone in a process.
+ *
+ * Writes .local/bench/pipeline.json and, beside it, pipeline.html: the figures and their plots.
+ * Brings the stack up if it is down, and down again if it was.
  */
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import cassandraDriver from 'cassandra-driver';
-import { CompressionTypes, type Admin, type Kafka, type KafkaMessage, type Message } from 'kafkajs';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type cassandraDriver from 'cassandra-driver';
+import type { Admin } from 'kafkajs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
-import { buildEvent, toLambdaRecord } from '#plugin/event-builder.ts';
-import { repoRoot, stackHome } from '#infra/stack/lib/paths.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import pLimit from 'p-limit';
 import pg from 'pg';
-import { UserEvent } from '#lib/user-event.ts';
-import { UPSERT_USER, upsertParams } from '#functions/sink/user-table.ts';
 import { ensureTopic } from '#infra/pipeline/topics.ts';
-import { consumerLag } from '#lib/snapshot/topic.ts';
-import { sunkAtOf } from '#lib/snapshot/freshness.ts';
-import { localCassandra, localKafka } from '#infra/stack/local-stage/clients.ts';
-import { localFunctionEnvironment, type FunctionName } from '#infra/stack/local-stage/function-env.ts';
-import { localApiKey, localDatabaseUrl, localResources } from '#infra/stack/local-stage/resources.ts';
 import { endpoints } from '#infra/stack/endpoints.ts';
+import { stackHome } from '#infra/stack/lib/paths.ts';
 import { waitUntil } from '#infra/stack/lib/wait.ts';
+import { localCassandra, localKafka } from '#infra/stack/local-stage/clients.ts';
+import { localApiKey, localDatabaseUrl, localResources } from '#infra/stack/local-stage/resources.ts';
 import { allRunning, down, up } from '#infra/stack/stack.ts';
+import { sunkAtOf } from '#lib/snapshot/freshness.ts';
+import { consumerLag } from '#lib/snapshot/topic.ts';
+import { UserEvent } from '#lib/user-event.ts';
+import {
+  CompressionTypes,
+  rate,
+  rawCassandraRate,
+  rawCopyRate,
+  rawProduceRate,
+  recordsFrom,
+  timed,
+} from './bench/ceilings.ts';
+import { dagRun, type DagRunResult } from './bench/dag-run.ts';
+import { FLOW_STAGES } from './bench/flow.ts';
+import { hosted, writeSinkEvents } from './bench/function-memory.ts';
+import { cpuMsBetween } from './bench/proc-sampler.ts';
+import {
+  freshnessHistogram,
+  machineSummary,
+  perSecond,
+  samplerCharts,
+  writeReport,
+  type Figure,
+  type Point,
+  type ScalePoint,
+} from './bench/report.ts';
 import { writeResults } from './bench-lib.ts';
 import { pipelineClient } from './http-client.ts';
 import { startOffline } from './offline.ts';
 import { runMain, say } from './cli.ts';
 
-const USERS = Number(process.argv[2] ?? '100000');
-const ROUNDS = Number(process.argv[3] ?? '10');
-const ROUND_USERS = 1000;
-/** The V8 heap limit publish and sink run under in the memory phase (see there). */
+const USAGE = `usage: npm run bench [-- --users N] [--scale] [--rounds R]
+
+  --users N    users of the headline DAG run (default 100000); the stage-by-stage phases use
+               min(N, 100000)
+  --scale      the headline at 10,000, 100,000 and 1,000,000 users (the scale curve), then the
+               other phases at 100,000
+  --rounds R   seconds of steady load at 1,000 users/s for the freshness figure (default 20)`;
+
+/** Users per call, as the DAG sends them: one randomuser page. */
+const CHUNK = 5000;
+/** Calls in flight in the stage-by-stage phase, as the DAG's lanes. */
+const IN_FLIGHT = 4;
+/** The most users the stage-by-stage and memory phases move (their calls are bounded by the chunk). */
+const DIRECT_USERS = 100_000;
+/** Users whose freshness is read back after a headline run (every user of smaller runs). */
+const FRESHNESS_SAMPLE = 20_000;
+/**
+ * The V8 heap limit each function runs under in the memory phase: what a 300 MB budget leaves. V8
+ * grows its heap lazily up to a limit set from the machine's memory (Lambda's is set from the
+ * function's), so without one the figure would show how lazy V8 is, not what the function needs.
+ */
 const FUNCTION_HEAP_MB = 200;
 /** Where the memory phase's publish sends, away from the sink's topic. */
 const MEMORY_TOPIC = 'bench.function-host';
 const topic = localResources.usersTopic;
 const usersTable = `${localResources.keyspace}.users`;
 
-const rate = (count: number, ms: number): number => Math.round(count / (ms / 1000));
-async function timed<T>(task: () => Promise<T>): Promise<{ ms: number; value: T }> {
-  const started = performance.now();
-  const value = await task();
-  return { ms: performance.now() - started, value };
-}
 const percentile = (sorted: readonly number[], p: number): number =>
   Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0);
+const thousands = (n: number): string => Math.round(n).toLocaleString('en-US');
 
-/** Waits until the sink's consumer group has committed everything in the topic. */
-async function waitForSink(admin: Admin, timeoutMs: number): Promise<void> {
-  const caughtUp = await waitUntil(
-    async () => (await consumerLag(admin, localResources.sinkConsumerGroup, topic)) === 0,
-    {
+/** Waits until a consumer group has committed everything in the topic. */
+async function caughtUp(admin: Admin, groupId: string, timeoutMs: number): Promise<boolean> {
+  return (
+    await waitUntil(async () => (await consumerLag(admin, groupId, topic)) === 0, {
       timeoutMs,
       intervalMs: 250,
-    },
-  );
-  if (!caughtUp.ok)
-    throw new Error(`the sink did not catch up within ${timeoutMs / 1000} s (${caughtUp.reason})`);
+    })
+  ).ok;
 }
 
-/** Commit time in PostgreSQL (track_commit_timestamp) of each user of the given seeds. */
-async function commitTimes(pool: pg.Pool, seeds: string[]): Promise<Map<string, number>> {
+/** Each user's delay from its PostgreSQL commit to its write in Cassandra, ms, sorted; `limit` users at most. */
+async function freshnessOf(
+  pool: pg.Pool,
+  cassandra: cassandraDriver.Client,
+  seed: string,
+  limit: number,
+): Promise<number[]> {
   const { rows } = await pool.query<{ user_key: string; committed: string }>(
     `SELECT user_key::text, extract(epoch FROM pg_xact_commit_timestamp(xmin)) * 1000 AS committed
-       FROM users WHERE source_seed = ANY($1)`,
-    [seeds],
+       FROM users WHERE source_seed = $1 ORDER BY random() LIMIT $2`,
+    [seed, limit],
   );
-  return new Map(rows.map((r) => [r.user_key, Number(r.committed)]));
-}
-
-/** Freshness of each user: from its PostgreSQL commit to its write in Cassandra, in ms, sorted. */
-function freshness(committed: Map<string, number>, sunk: Map<string, number>): number[] {
-  const missing = [...committed.keys()].filter((key) => !sunk.has(key));
-  if (missing.length > 0) throw new Error(`${missing.length} users never reached Cassandra`);
-  return [...committed].map(([key, at]) => (sunk.get(key) ?? 0) - at).sort((a, b) => a - b);
-}
-
-/** The records publish sent for these users, read back from the topic (key and Avro value). */
-async function publishedMessages(
-  kafka: Kafka,
-  from: Map<number, string>,
-  count: number,
-): Promise<(KafkaMessage & { partition: number })[]> {
-  const consumer = kafka.consumer({ groupId: `bench-reader-${Date.now()}` });
-  const messages: (KafkaMessage & { partition: number })[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    consumer.on(consumer.events.GROUP_JOIN, () => {
-      for (const [partition, offset] of from) consumer.seek({ topic, partition, offset });
-    });
-    let done: () => void = () => undefined;
-    const finished = new Promise<void>((resolve) => (done = resolve));
-    await consumer.run({
-      autoCommit: false,
-      eachBatch: ({ batch }) => {
-        for (const m of batch.messages) messages.push({ ...m, partition: batch.partition });
-        if (messages.length >= count) done();
-        return Promise.resolve();
-      },
-    });
-    await finished;
-    return messages.slice(0, count);
-  } finally {
-    await consumer.disconnect();
-  }
-}
-
-/** The raw produce rate of the same records: idempotent producer, 2000 per send, one send at a time. */
-async function rawProduceRate(
-  kafka: Kafka,
-  admin: Admin,
-  messages: Message[],
-  compression: CompressionTypes,
-): Promise<number> {
-  const benchTopic = 'bench.raw-produce';
-  await ensureTopic(admin, benchTopic, 6, () => undefined);
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  try {
-    const { ms } = await timed(async () => {
-      for (let i = 0; i < messages.length; i += 2000) {
-        await producer.send({
-          topic: benchTopic,
-          acks: -1,
-          compression,
-          messages: messages.slice(i, i + 2000),
-        });
-      }
-    });
-    return rate(messages.length, ms);
-  } finally {
-    await producer.disconnect();
-  }
-}
-
-/** The raw write rate of the same rows: the sink's statement into a table of the same shape, 128 in flight. */
-async function rawCassandraRate(cassandra: cassandraDriver.Client, events: UserEvent[]): Promise<number> {
-  const table = `${localResources.keyspace}.bench_users`;
-  // A table of the users table's shape (CQL has no CREATE TABLE … AS), truncated between runs.
-  const { rows } = await cassandra.execute(
-    'SELECT column_name, type FROM system_schema.columns WHERE keyspace_name = ? AND table_name = ?',
-    [localResources.keyspace, 'users'],
+  const sunk = await sunkAtOf(
+    cassandra,
+    rows.map((r) => r.user_key),
+    usersTable,
   );
-  const columns = rows.map((r) => {
-    const name = String(r['column_name']);
-    return `${name} ${String(r['type'])}${name === 'user_key' ? ' PRIMARY KEY' : ''}`;
-  });
-  await cassandra.execute(`CREATE TABLE IF NOT EXISTS ${table} (${columns.join(', ')})`);
-  await cassandra.execute(`TRUNCATE ${table}`);
-  const params = events.map((event) => upsertParams(event, new Date()));
-  const { ms } = await timed(() =>
-    cassandraDriver.concurrent.executeConcurrent(
-      cassandra,
-      UPSERT_USER.replace('INTO users', `INTO ${table}`),
-      params,
-      {
-        concurrencyLevel: 128,
-      },
-    ),
+  const missing = rows.filter((r) => !sunk.has(r.user_key)).length;
+  if (missing > 0) throw new Error(`${missing} users of seed ${seed} never reached Cassandra`);
+  return rows.map((r) => (sunk.get(r.user_key) ?? 0) - Number(r.committed)).sort((a, b) => a - b);
+}
+
+/** A headline run's figures: rates, CPU per user per process, peak memory per process. */
+function headlineFigures(run: DagRunResult) {
+  const end = run.inCassandraS;
+  const names = Object.keys(run.processes.samples[0]?.cpuMs ?? {});
+  const cpuMsPerUser = Object.fromEntries(
+    names.map((name) => [
+      name,
+      Math.round((cpuMsBetween(run.processes, name, 0, end) / run.users) * 1000) / 1000,
+    ]),
   );
-  return rate(events.length, ms);
+  const peakRssMb = Object.fromEntries(
+    names.map((name) => [name, Math.max(...run.processes.samples.map((s) => s.rssMb[name] ?? 0))]),
+  );
+  return {
+    users: run.users,
+    endToEnd: rate(run.users, end * 1000),
+    inCassandraS: Math.round(end * 10) / 10,
+    inAggregatesS: run.inAggregatesS === undefined ? null : Math.round(run.inAggregatesS * 10) / 10,
+    dagRunS: Math.round(run.dagRunS * 10) / 10,
+    cpuMsPerUser,
+    cpuMsPerUserTotal: Math.round(Object.values(cpuMsPerUser).reduce((a, b) => a + b, 0) * 1000) / 1000,
+    peakRssMb,
+  };
 }
-
-const HostResult = z.object({
-  peakRssMb: z.number(),
-  ms: z.number(),
-  result: z.record(z.string(), z.unknown()),
-});
-
-/**
- * Runs one function's bundle (built by `sls offline`, as Lambda runs it) in a process of its own on
- * plain Node (scripts/function-host.mjs), with the local stage's environment, and returns its peak RSS.
- */
-function hosted(
-  name: FunctionName,
-  input: string,
-  heapMb?: number,
-  overrides: Record<string, string> = {},
-): z.infer<typeof HostResult> {
-  const bundle = path.join(repoRoot, '.esbuild/.build/functions', name, 'handler.mjs');
-  const heap = heapMb === undefined ? [] : [`--max-old-space-size=${heapMb}`];
-  const result = spawnSync(process.execPath, [...heap, 'scripts/function-host.mjs', bundle, name, input], {
-    cwd: repoRoot,
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-    env: {
-      PATH: process.env['PATH'],
-      ...localFunctionEnvironment(name, { POWERTOOLS_LOG_LEVEL: 'WARN', ...overrides }),
-    },
-  });
-  const last = result.stdout.trim().split('\n').at(-1) ?? '';
-  if (result.status !== 0 || !last.startsWith('{')) {
-    throw new Error(
-      `function-host ${name} failed:\n${result.stdout.slice(-2000)}${result.stderr.slice(-2000)}`,
-    );
-  }
-  return HostResult.parse(JSON.parse(last));
-}
-
-/** The sink's events for `messages`, as the trigger builds them (2000 records each), one JSON per line. */
-function writeSinkEvents(messages: readonly (KafkaMessage & { partition: number })[], file: string): void {
-  const lines: string[] = [];
-  for (let i = 0; i < messages.length; i += 2000) {
-    const records = messages.slice(i, i + 2000).map((m) => toLambdaRecord(topic, m.partition, m));
-    lines.push(
-      JSON.stringify(
-        buildEvent({ kind: 'kafka', bootstrapServers: endpoints.kafka.brokers.join(',') }, records),
-      ),
-    );
-  }
-  writeFileSync(file, `${lines.join('\n')}\n`);
-}
-
-/** Peak resident memory (VmHWM) of a process, in MB. */
-const peakRssMb = (pid: number): number => {
-  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Math.round(Number(match?.[1] ?? 0) / 1024);
-};
 
 async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      users: { type: 'string', default: '100000' },
+      scale: { type: 'boolean', default: false },
+      rounds: { type: 'string', default: '20' },
+    },
+    allowPositionals: false,
+  });
+  const users = Number(values.users);
+  const rounds = Number(values.rounds);
+  if (!Number.isInteger(users) || users < 1 || users > 10_000_000)
+    throw new Error(`--users must be a whole number from 1 to 10,000,000, not ${values.users}`);
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 600)
+    throw new Error(`--rounds must be a whole number from 1 to 600, not ${values.rounds}`);
+  const sizes = values.scale ? [10_000, 100_000, 1_000_000] : [users];
+  const direct = Math.min(values.scale ? 100_000 : users, DIRECT_USERS);
+
   const wasUp = await allRunning();
-  await up();
+  say('bringing the whole stack up (Airflow and the Spark job included)');
+  await up([], (line) => {
+    say(`  ${line}`);
+  });
   const kafka = localKafka('bench');
   const admin = kafka.admin();
   await admin.connect();
-  const pool = new pg.Pool({ connectionString: localDatabaseUrl, max: 2 });
+  const pool = new pg.Pool({ connectionString: localDatabaseUrl, max: 4 });
   const cassandra = localCassandra();
   await cassandra.connect();
-  const offline = await startOffline({ http: 3040, lambda: 3042 });
+  // Airflow's connection calls the functions on the default port.
+  const offline = await startOffline();
   try {
     const api = pipelineClient(offline.baseUrl, await localApiKey());
-    say('settling: publishing what is left in the outbox and waiting for the sink to catch up');
-    await api.drain();
-    await waitForSink(admin, 30 * 60_000);
-
     const runId = Date.now().toString(36);
-    const seed = `bench-${runId}`;
-    const from = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, o.high]));
-    say(`whole flow: ${USERS} users`);
-    const started = Date.now();
-    const fetched = await timed(() => api.fetch(USERS, seed));
-    const persisted = await timed(() => api.persist(String(fetched.value['key'])));
-    const published = await timed(() => api.drain());
-    await waitForSink(admin, 30 * 60_000);
-    const committed = await commitTimes(pool, [seed]);
-    const sunk = await sunkAtOf(cassandra, [...committed.keys()], usersTable);
-    const bulk = freshness(committed, sunk);
-    const sunkAt = [...sunk.values()];
-    const firstSunk = Math.min(...sunkAt);
-    const lastSunk = Math.max(...sunkAt);
-
-    say(`freshness: ${ROUNDS} rounds of ${ROUND_USERS} users, each fetched, persisted and published at once`);
-    const roundSeeds: string[] = [];
-    for (let round = 1; round <= ROUNDS; round++) {
-      const roundSeed = `${seed}-round-${round}`;
-      roundSeeds.push(roundSeed);
-      const batch = await api.fetch(ROUND_USERS, roundSeed);
-      await api.persist(String(batch['key']));
-      await api.drain();
-      await waitForSink(admin, 120_000);
+    say('settling: publishing what the outbox holds and waiting for the sink and Spark to catch up');
+    await api.drain();
+    if (!(await caughtUp(admin, localResources.sinkConsumerGroup, 30 * 60_000)))
+      throw new Error('the sink did not catch up with the topic within 30 min');
+    for (const group of localResources.sparkConsumerGroups) {
+      if (!(await caughtUp(admin, group, 5 * 60_000))) say(`  Spark's ${group} is still behind; going on`);
     }
-    const steadyCommitted = await commitTimes(pool, roundSeeds);
-    const steady = freshness(
-      steadyCommitted,
-      await sunkAtOf(cassandra, [...steadyCommitted.keys()], usersTable),
-    );
-    const peakMb = peakRssMb(offline.pid);
 
-    say('raw rates of the same records');
-    const messages = await publishedMessages(kafka, from, USERS);
+    // 1. The headline, through Airflow.
+    const runs: DagRunResult[] = [];
+    for (const size of sizes) {
+      say(
+        `\nheadline: ${thousands(size)} users through the users_pipeline DAG (chunks of ${thousands(CHUNK)})`,
+      );
+      runs.push(
+        await dagRun({
+          users: size,
+          seed: `bench-${runId}-${size}`,
+          pool,
+          admin,
+          offlinePid: offline.pid,
+          timeoutMs: Math.max(10 * 60_000, size * 5),
+          aggregatesGraceMs: 180_000,
+        }),
+      );
+    }
+    const headline = runs.at(-1);
+    if (headline === undefined) throw new Error('no headline run');
+    const bulk = await freshnessOf(pool, cassandra, headline.seed, FRESHNESS_SAMPLE);
+
+    // 2. Steady freshness: 1,000 users a second, each second's batch fetched, persisted and published.
+    say(`\nsteady freshness: ${rounds} s at 1,000 users/s`);
+    const steadySeed = `bench-${runId}-steady`;
+    const steadyStart = Date.now();
+    const inFlight = pLimit(3);
+    await Promise.all(
+      Array.from({ length: rounds }, (_, round) =>
+        (async () => {
+          await sleep(steadyStart + round * 1000 - Date.now());
+          await inFlight(async () => {
+            const batch = await api.fetch(1000, steadySeed, round + 1);
+            await api.persist(String(batch['key']));
+            await api.drain();
+          });
+        })(),
+      ),
+    );
+    await caughtUp(admin, localResources.sinkConsumerGroup, 120_000);
+    const steady = await freshnessOf(pool, cassandra, steadySeed, rounds * 1000);
+
+    // 3. Each stage on its own, in chunk-sized calls, then the raw ceilings with the same records.
+    say(
+      `\nstage by stage: ${thousands(direct)} users in calls of ${thousands(CHUNK)}, ${IN_FLIGHT} in flight`,
+    );
+    const directSeed = `bench-${runId}-direct`;
+    const pages = Array.from({ length: Math.ceil(direct / CHUNK) }, (_, i) => i + 1);
+    const count = (page: number): number => Math.min(CHUNK, direct - (page - 1) * CHUNK);
+    const calls = pLimit(IN_FLIGHT);
+    const from = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, o.high]));
+    const fetched = await timed(() =>
+      Promise.all(
+        pages.map((page) =>
+          calls(async () => String((await api.fetch(count(page), directSeed, page))['key'])),
+        ),
+      ),
+    );
+    const persisted = await timed(() =>
+      Promise.all(fetched.value.map((key) => calls(() => api.persist(key)))),
+    );
+    const published = await timed(async () =>
+      (await Promise.all([api.drain(), api.drain()])).reduce((a, b) => a + b),
+    );
+    if (!(await caughtUp(admin, localResources.sinkConsumerGroup, 30 * 60_000)))
+      throw new Error('the sink did not catch up within 30 min');
+    const directUsers = await pool.query<{ user_key: string }>(
+      'SELECT user_key::text FROM users WHERE source_seed = $1',
+      [directSeed],
+    );
+    const sunkAt = [
+      ...(
+        await sunkAtOf(
+          cassandra,
+          directUsers.rows.map((r) => r.user_key),
+          usersTable,
+        )
+      ).values(),
+    ];
+    const sinkRate = rate(sunkAt.length, Math.max(...sunkAt) - Math.min(...sunkAt));
+
+    say('raw ceilings with the same records');
+    const messages = await recordsFrom(kafka, topic, from, direct);
     const registry = new SchemaRegistry({ host: endpoints.registry.url });
     const events = await Promise.all(
       messages.map(async (m) => UserEvent.parse(await registry.decode(m.value ?? Buffer.alloc(0)))),
@@ -285,99 +283,167 @@ async function main(): Promise<void> {
     const produced = [...messages]
       .sort((a, b) => Number(a.timestamp) - Number(b.timestamp) || a.partition - b.partition)
       .map(({ key, value }) => ({ key, value }));
-    const produceNone = await rawProduceRate(kafka, admin, produced, CompressionTypes.None);
-    const produceGzip = await rawProduceRate(kafka, admin, produced, CompressionTypes.GZIP);
-    const cassandraRaw = await rawCassandraRate(cassandra, events);
+    const ceilings = {
+      kafkaProduceNone: await rawProduceRate(kafka, admin, produced, CompressionTypes.None),
+      kafkaProduceGzip: await rawProduceRate(kafka, admin, produced, CompressionTypes.GZIP),
+      cassandraWrite: await rawCassandraRate(cassandra, events),
+      postgresCopy: (await rawCopyRate(pool, directSeed)).rate,
+    };
 
-    say('peak memory of each function, each in a process of its own, on the same volume');
-    // The bundles `sls offline` built stay in .esbuild after it stops.
+    // 4. Each function's peak memory over a run's calls, alone in a process. The bundles `sls
+    // offline` built stay in .esbuild after it stops.
+    say(
+      `\npeak memory of each function over the calls of ${thousands(direct)} users, each alone in a process`,
+    );
     await offline.stop();
-    const memorySeed = `${seed}-memory`;
+    const memorySeed = `bench-${runId}-memory`;
     await ensureTopic(admin, MEMORY_TOPIC, 6, () => undefined);
-    const sinkEvents = path.join(stackHome, 'bench', 'sink-events.jsonl');
-    mkdirSync(path.dirname(sinkEvents), { recursive: true });
-    writeSinkEvents(messages, sinkEvents);
-    const fetchHost = hosted('fetch', `${USERS}:${memorySeed}`);
+    const workDir = path.join(stackHome, 'bench');
+    mkdirSync(workDir, { recursive: true });
+    const keysFile = path.join(workDir, 'memory-keys.txt');
+    const sinkEvents = path.join(workDir, 'sink-events.jsonl');
+    const heapMb = FUNCTION_HEAP_MB;
+    const fetchHost = hosted('fetch', `${CHUNK}:${memorySeed}:${pages.length}`, { heapMb });
+    writeFileSync(keysFile, `${(fetchHost.result['keys'] as string[]).join('\n')}\n`);
+    writeSinkEvents(topic, messages, sinkEvents);
     const functionPeakRssMb = {
       fetch: fetchHost.peakRssMb,
-      persist: hosted('persist', String(fetchHost.result['key'])).peakRssMb,
-      // V8 grows its heap lazily up to a limit set from the machine's memory; Lambda's is set from
-      // the function's. A 200 MB heap is what a 300 MB budget leaves: run publish and sink within it.
-      // To a topic of its own: these 100,000 events must not become a backlog for the next sink.
-      publish: hosted('publish', '', FUNCTION_HEAP_MB, { USERS_TOPIC: MEMORY_TOPIC }).peakRssMb,
-      sink: hosted('sink', sinkEvents, FUNCTION_HEAP_MB).peakRssMb,
+      persist: hosted('persist', keysFile, { heapMb }).peakRssMb,
+      // To a topic of its own: these events must not become the next sink's backlog.
+      publish: hosted('publish', '', { heapMb, environment: { USERS_TOPIC: MEMORY_TOPIC } }).peakRssMb,
+      sink: hosted('sink', sinkEvents, { heapMb }).peakRssMb,
     };
 
-    const sinkRate = rate(USERS, lastSunk - firstSunk);
     const figures = {
-      fetch: rate(USERS, fetched.ms),
-      persist: rate(USERS, persisted.ms),
-      publish: rate(published.value, published.ms),
-      sink: sinkRate,
-      endToEnd: rate(USERS, lastSunk - started),
-      freshnessBulk: { p50: percentile(bulk, 50), p99: percentile(bulk, 99) },
-      freshnessSteady: { p50: percentile(steady, 50), p99: percentile(steady, 99) },
-      peakRssMb: peakMb,
+      headline: runs.map(headlineFigures),
+      freshnessRun: { p50: percentile(bulk, 50), p99: percentile(bulk, 99), max: percentile(bulk, 100) },
+      freshnessSteady: {
+        p50: percentile(steady, 50),
+        p99: percentile(steady, 99),
+        max: percentile(steady, 100),
+      },
+      direct: {
+        users: direct,
+        fetch: rate(direct, fetched.ms),
+        persist: rate(direct, persisted.ms),
+        publish: rate(published.value, published.ms),
+        sink: sinkRate,
+      },
+      ceilings,
       functionPeakRssMb,
-      rawProduceNone: produceNone,
-      rawProduceGzip: produceGzip,
-      rawCassandra: cassandraRaw,
     };
-    const table = [
-      ['stage', 'figure', 'target', 'note'],
-      ['fetch → S3', `${figures.fetch} users/s`, '-', 'POST /fetch, one call'],
-      ['persist → PostgreSQL', `${figures.persist} users/s`, '-', 'POST /persist, one call'],
-      [
-        'publish → Kafka',
-        `${figures.publish} msg/s`,
-        '≥ 15000',
-        `POST /publish {drain}, ${published.value} events`,
-      ],
-      [
-        'sink → Cassandra',
-        `${figures.sink} rows/s`,
-        '≥ 8000',
-        `${Math.round((100 * sinkRate) / cassandraRaw)}% of raw Cassandra (target ≥ 70%)`,
-      ],
-      ['end to end', `${figures.endToEnd} users/s`, '-', 'fetch call start → last row in Cassandra'],
-      [
-        'freshness, bulk',
-        `p50 ${figures.freshnessBulk.p50} ms, p99 ${figures.freshnessBulk.p99} ms`,
-        '-',
-        `${USERS} users committed in one transaction`,
-      ],
-      [
-        'freshness, steady',
-        `p50 ${figures.freshnessSteady.p50} ms, p99 ${figures.freshnessSteady.p99} ms`,
-        'p99 < 2000 ms',
-        `${ROUNDS} × ${ROUND_USERS} users, published at once`,
-      ],
-      ...Object.entries(functionPeakRssMb).map(([name, mb]) => [
-        `peak RSS, ${name}`,
-        `${mb} MB`,
-        '< 300 MB',
-        `its bundle alone on plain Node, ${name === 'sink' ? `events of 2000 records` : `${USERS} users`}` +
-          (name === 'publish' || name === 'sink' ? `, heap limit ${FUNCTION_HEAP_MB} MB` : ', no heap limit'),
-      ]),
-      [
-        'peak RSS, sls offline',
-        `${figures.peakRssMb} MB`,
-        '-',
-        'the framework, all five functions (worker threads) and the Kafka trigger',
-      ],
-      ['raw Kafka produce, none', `${figures.rawProduceNone} msg/s`, '-', 'the same records, 2000 per send'],
-      ['raw Kafka produce, gzip', `${figures.rawProduceGzip} msg/s`, '-', 'the same, gzip'],
-      [
-        'raw Cassandra write',
-        `${figures.rawCassandra} rows/s`,
-        '-',
-        'the same rows and statement, 128 in flight',
-      ],
+    const top = headlineFigures(headline);
+    const ratio = (stage: number, ceiling: number): string => `${Math.round((100 * stage) / ceiling)}%`;
+    const table: Figure[] = [
+      {
+        label: `end to end, ${thousands(headline.users)} users through the DAG`,
+        value: `${thousands(top.endToEnd)} users/s`,
+        target: '≥ 5000',
+        met: top.endToEnd >= 5000,
+        note: `trigger → last user in Cassandra ${top.inCassandraS} s; in the aggregates ${top.inAggregatesS ?? '–'} s; DAG run ${top.dagRunS} s`,
+      },
+      {
+        label: 'freshness during the run',
+        value: `p50 ${figures.freshnessRun.p50} ms, p99 ${figures.freshnessRun.p99} ms`,
+        target: 'p99 < 5000 ms',
+        met: figures.freshnessRun.p99 < 5000,
+        note: `PostgreSQL commit → Cassandra, ${thousands(bulk.length)} users sampled`,
+      },
+      {
+        label: 'freshness, steady 1,000 users/s',
+        value: `p50 ${figures.freshnessSteady.p50} ms, p99 ${figures.freshnessSteady.p99} ms`,
+        target: 'p99 < 1000 ms',
+        met: figures.freshnessSteady.p99 < 1000,
+        note: `${rounds} × 1,000 users, one batch a second`,
+      },
+      {
+        label: 'CPU per user, all processes',
+        value: `${top.cpuMsPerUserTotal} ms`,
+        target: '≤ 0.4 ms (5,000 users/s on 2 cores)',
+        met: top.cpuMsPerUserTotal <= 0.4,
+        note: Object.entries(top.cpuMsPerUser)
+          .sort((a, b) => b[1] - a[1])
+          .map(([name, ms]) => `${name} ${ms}`)
+          .join(', '),
+      },
+      {
+        label: 'fetch → S3',
+        value: `${thousands(figures.direct.fetch)} users/s`,
+        note: 'calls of 5,000, 4 in flight',
+      },
+      {
+        label: 'persist → PostgreSQL',
+        value: `${thousands(figures.direct.persist)} users/s`,
+        note: `${ratio(figures.direct.persist, ceilings.postgresCopy)} of raw COPY (${thousands(ceilings.postgresCopy)} rows/s)`,
+      },
+      {
+        label: 'publish → Kafka',
+        value: `${thousands(figures.direct.publish)} msg/s`,
+        target: '≥ 15000',
+        met: figures.direct.publish >= 15_000,
+        note: `2 drains at once; ${ratio(figures.direct.publish, ceilings.kafkaProduceNone)} of raw produce (${thousands(ceilings.kafkaProduceNone)} msg/s; gzip ${thousands(ceilings.kafkaProduceGzip)})`,
+      },
+      {
+        label: 'sink → Cassandra',
+        value: `${thousands(sinkRate)} rows/s`,
+        target: '≥ 8000, ≥ 70% of raw',
+        met: sinkRate >= 8000 && sinkRate >= 0.7 * ceilings.cassandraWrite,
+        note: `${ratio(sinkRate, ceilings.cassandraWrite)} of raw Cassandra (${thousands(ceilings.cassandraWrite)} rows/s, 128 in flight)`,
+      },
+      ...Object.entries(functionPeakRssMb).map(([name, mb]) => ({
+        label: `peak RSS, ${name}`,
+        value: `${mb} MB`,
+        target: '< 300 MB',
+        met: mb < 300,
+        note: `its bundle alone on plain Node, the calls of ${thousands(direct)} users, heap limit ${FUNCTION_HEAP_MB} MB`,
+      })),
+      ...runs.map((run) => ({
+        label: `peak RSS, sls offline, ${thousands(run.users)} users`,
+        value: `${headlineFigures(run).peakRssMb['sls offline'] ?? 0} MB`,
+        note: 'the framework, every function (worker threads) and the Kafka trigger',
+      })),
     ];
-    const widths = table[0]?.map((_, i) => Math.max(...table.map((r) => (r[i] ?? '').length))) ?? [];
+    const widths = [0, 1, 2].map((i) =>
+      Math.max(...table.map((f) => [f.label, f.value, f.target ?? ''][i]?.length ?? 0)),
+    );
     say('');
-    for (const row of table) say(row.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  '));
-    writeResults('pipeline', { when: new Date().toISOString(), users: USERS, rounds: ROUNDS, figures });
+    for (const f of table) {
+      const mark = f.met === undefined ? ' ' : f.met ? '✓' : '✗';
+      say(
+        `${f.label.padEnd(widths[0] ?? 0)}  ${f.value.padEnd(widths[1] ?? 0)}  ${(f.target ?? '').padEnd(widths[2] ?? 0)} ${mark}  ${f.note ?? ''}`,
+      );
+    }
+    writeResults('pipeline', { when: new Date().toISOString(), users: headline.users, rounds, figures });
+
+    const series = (pick: (counts: DagRunResult['samples'][number]['counts']) => number): Point[] =>
+      headline.samples.map((s): Point => [s.t, pick(s.counts)]);
+    const labels = { persisted: 'persist', published: 'publish', sunk: 'sink', aggregated: 'Spark' } as const;
+    const scale: ScalePoint[] =
+      runs.length > 1
+        ? runs.map((run) => {
+            const f = headlineFigures(run);
+            return { users: run.users, seconds: f.inCassandraS, peakRssMb: f.peakRssMb['sls offline'] ?? 0 };
+          })
+        : [];
+    const report = path.join(stackHome, 'bench', 'pipeline.html');
+    writeReport(report, {
+      title: 'Pipeline benchmark',
+      when: new Date().toISOString(),
+      users: headline.users,
+      machine: machineSummary(),
+      figures: table,
+      throughput: Object.fromEntries(
+        FLOW_STAGES.map((stage) => [labels[stage], perSecond(series((c) => c[stage]))]),
+      ),
+      consumerLag: {
+        sink: series((c) => Math.max(0, c.published - c.sunk)),
+        Spark: series((c) => Math.max(0, c.published - c.aggregated)),
+      },
+      freshness: freshnessHistogram(bulk),
+      ...samplerCharts(headline.processes),
+      scale,
+    });
+    say(`report written to ${report}`);
   } finally {
     await offline.stop();
     await admin.disconnect();
@@ -387,7 +453,4 @@ async function main(): Promise<void> {
   }
 }
 
-runMain('bench', main, {
-  usage: 'usage: npm run bench [-- <users> [freshness rounds]]   (100000 users, 10 rounds by default)',
-  stack: true,
-});
+runMain('bench', main, { usage: USAGE, stack: true });

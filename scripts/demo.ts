@@ -16,7 +16,7 @@ import { RawBatch } from '#lib/batch.ts';
 import { s3RawStore } from '#lib/raw-store.ts';
 import { batchAggregates } from '#lib/snapshot/aggregates.ts';
 import { queueDepth } from '#lib/snapshot/queues.ts';
-import { localAwsConfig, localCassandra } from '#infra/stack/local-stage/clients.ts';
+import { localAwsConfig, localCassandra, localKafka } from '#infra/stack/local-stage/clients.ts';
 import {
   localApiKey,
   localDatabaseUrl,
@@ -28,13 +28,20 @@ import { treeMemoryBytes } from '#infra/stack/lib/process.ts';
 import { OFFLINE_FUNCTIONS_URL } from '#infra/stack/services/airflow.ts';
 import { sparkEndpoints } from '#infra/stack/services/spark.ts';
 import { down, status, up } from '#infra/stack/stack.ts';
-import { airflowClient, FetchedBatch, type TaskInstance } from '#lib/airflow-client.ts';
-import { pipelineClient } from './http-client.ts';
+import { z } from 'zod';
+import { airflowClient, type TaskInstance } from '#lib/airflow-client.ts';
+import { flowSince, readFlow, type FlowCounts } from './bench/flow.ts';
 import { startOffline, type Offline } from './offline.ts';
 import { runMain, say } from './cli.ts';
 
 const DAG_ID = 'users_pipeline';
-const STAGES = ['fetch', 'persist', 'publish', 'verify'] as const;
+const STAGES = ['plan', 'move_chunks', 'publish', 'verify'] as const;
+/** What the DAG's verify task returns: the run's users, all in Cassandra, and its chunks' batches. */
+const VerifiedRun = z.object({
+  users: z.number(),
+  inCassandra: z.number(),
+  batches: z.array(z.object({ batchId: z.string(), key: z.string(), count: z.number() })),
+});
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 const megabytes = (bytes: number): string => `${Math.round(bytes / 2 ** 20).toLocaleString('en')} MB`;
@@ -73,13 +80,18 @@ async function pauseDag(): Promise<void> {
     .catch(() => undefined);
 }
 
-/** One line per task: `fetch ✓ 1.2 s`, `persist running`, `verify –`. */
+/** One part per task: `plan ✓`, `move_chunks 1/2 ✓`, `publish running`, `verify waiting`. */
 const stateLine = (tasks: readonly TaskInstance[]): string =>
   STAGES.map((stage) => {
-    const task = tasks.find((t) => t.task_id === stage);
-    const state = task?.state ?? 'waiting';
-    const retry = (task?.try_number ?? 0) > 1 ? ` (try ${String(task?.try_number)})` : '';
-    return state === 'success' ? `${stage} ✓` : `${stage} ${state}${retry}`;
+    const instances = tasks.filter((t) => t.task_id === stage);
+    const done = instances.filter((t) => t.state === 'success').length;
+    const retry = instances.some((t) => t.try_number > 1) ? ' (retried)' : '';
+    if (instances.length > 0 && done === instances.length)
+      return instances.length > 1 ? `${stage} ${done}/${instances.length} ✓` : `${stage} ✓`;
+    const state = instances.find((t) => t.state !== 'success')?.state ?? 'waiting';
+    return instances.length > 1
+      ? `${stage} ${done}/${instances.length} ${state}${retry}`
+      : `${stage} ${state}${retry}`;
   }).join(' · ');
 
 async function main(): Promise<number> {
@@ -91,8 +103,8 @@ async function main(): Promise<number> {
     },
   });
   const users = Number(values.users);
-  if (!Number.isInteger(users) || users < 1 || users > 100_000) {
-    throw new Error('--users must be a whole number from 1 to 100000');
+  if (!Number.isInteger(users) || users < 1 || users > 1_000_000) {
+    throw new Error('--users must be a whole number from 1 to 1000000');
   }
   const seed = values.seed;
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(seed)) throw new Error('--seed must be 1 to 64 letters, digits, _ or -');
@@ -120,6 +132,7 @@ async function main(): Promise<number> {
   const cassandra = localCassandra();
   const sqs = new SQSClient(localAwsConfig);
   const s3 = new S3Client({ ...localAwsConfig, forcePathStyle: true });
+  const admin = localKafka('demo').admin();
   let complete = false;
   try {
     say('starting sls offline with the Kafka trigger…');
@@ -131,15 +144,25 @@ async function main(): Promise<number> {
     }
     memory = memorySampler(functions.pid);
     say(`the pipeline console: ${functions.baseUrl}/console   (API key: ${await localApiKey()})`);
-    const api = pipelineClient(functions.baseUrl, await localApiKey());
     const airflow = await airflowClient(endpoints.airflow.url, endpoints.airflow.login);
     await cassandra.connect();
     const dlqBefore = await deadLetterDepth(sqs);
+    await admin.connect();
+    const aggregatedUsersOf = batchAggregates(
+      () => Promise.resolve(pool),
+      () => Promise.resolve(cassandra),
+      localResources.keyspace,
+      { countOpenMinutes: true },
+    );
     // On a fresh stack the DAG processor may not have parsed the DAG yet.
     await airflow.waitForDag(DAG_ID, 120_000);
 
     // Queued runs start in order of run_after. Unpausing makes the schedule queue a run for the last
     // 5-minute mark at once; a run_after before that mark puts the demo's run first.
+    const baseline = await readFlow(pool, admin, localResources.usersTopic, {
+      sink: localResources.sinkConsumerGroup,
+      spark: localResources.sparkConsumerGroups,
+    });
     const runId = await airflow.trigger(
       DAG_ID,
       `demo__${new Date().toISOString()}`,
@@ -155,43 +178,24 @@ async function main(): Promise<number> {
       `  follow it in the UI: ${endpoints.airflow.url}/dags/${DAG_ID} (login ${endpoints.airflow.login.username} / ${endpoints.airflow.login.password})\n`,
     );
 
-    // Follow the run: Airflow's tasks, then the batch through the stores, until the run ends.
+    // Follow the run: Airflow's tasks, and the stores' counters since the trigger, until it ends.
     const runStarted = Date.now();
-    let batch: FetchedBatch | undefined;
-    let counts = { users: 0, published: 0, inCassandra: 0, aggregated: 0 };
+    const groups = { sink: localResources.sinkConsumerGroup, spark: localResources.sparkConsumerGroups };
+    const readCounts = (): Promise<FlowCounts> => readFlow(pool, admin, localResources.usersTopic, groups);
+    let counts = flowSince(baseline, baseline);
     let tasks: TaskInstance[] = [];
     let state = 'queued';
     let lastLine = '';
-    const aggregatedUsersOf = batchAggregates(
-      () => Promise.resolve(pool),
-      () => Promise.resolve(cassandra),
-      localResources.keyspace,
-      { countOpenMinutes: true },
-    );
     const follow = async (): Promise<void> => {
       tasks = await airflow.taskInstances(DAG_ID, runId);
-      const fetchTask = tasks.find((t) => t.task_id === 'fetch');
-      if (batch === undefined && fetchTask?.state === 'success') {
-        batch = FetchedBatch.parse(await airflow.returnValue(DAG_ID, runId, 'fetch'));
-      }
-      const persisted = tasks.find((t) => t.task_id === 'persist')?.state === 'success';
-      if (batch !== undefined && persisted) {
-        const answer = await api.status(batch.batchId);
-        const aggregated = (await aggregatedUsersOf(batch.batchId)) ?? 0;
-        counts = {
-          users: Number(answer['users']),
-          published: Number(answer['published']),
-          inCassandra: Number(answer['inCassandra']),
-          aggregated,
-        };
-      }
+      counts = flowSince(await readCounts(), baseline);
       const line =
-        `${stateLine(tasks)} | PostgreSQL ${counts.users} · published ${counts.published} · ` +
-        `Cassandra ${counts.inCassandra} · aggregates ${counts.aggregated}`;
+        `${stateLine(tasks)} | PostgreSQL ${counts.persisted} · Kafka ${counts.published} · ` +
+        `Cassandra ${counts.sunk} · aggregates ${counts.aggregated}`;
       if (line !== lastLine) say(`[${seconds(Date.now() - runStarted).padStart(7)}] ${line}`);
       lastLine = line;
     };
-    const runDeadline = Date.now() + 20 * 60_000;
+    const runDeadline = Date.now() + 60 * 60_000;
     while (!['success', 'failed'].includes(state) && Date.now() < runDeadline) {
       await sleep(2000);
       state = (await airflow.run(DAG_ID, runId)).state;
@@ -200,41 +204,51 @@ async function main(): Promise<number> {
     const ownRun = await airflow.run(DAG_ID, runId);
     // Spark's micro-batches trail the sink by a few seconds: wait for them, within a bound.
     const sparkDeadline = Date.now() + 180_000;
-    while (state === 'success' && counts.aggregated < counts.users && Date.now() < sparkDeadline) {
+    while (state === 'success' && counts.aggregated < users && Date.now() < sparkDeadline) {
       await sleep(2000);
       await follow();
     }
     const aggregatesMs = Date.now() - runStarted;
 
-    const landed =
-      batch === undefined
-        ? 0
-        : RawBatch.parse(await s3RawStore(s3, localResources.rawBucket).get(batch.key)).users.length;
+    // The run's own figures: its chunks' batches, as verify found them in PostgreSQL and Cassandra.
+    const verified =
+      state === 'success' ? VerifiedRun.parse(await airflow.returnValue(DAG_ID, runId, 'verify')) : undefined;
+    const batches = verified?.batches ?? [];
+    const store = s3RawStore(s3, localResources.rawBucket);
+    let landed = 0;
+    let aggregated = 0;
+    for (const batch of batches) {
+      landed += RawBatch.parse(await store.get(batch.key)).users.length;
+      aggregated += (await aggregatedUsersOf(batch.batchId)) ?? 0;
+    }
     const dlq = (await deadLetterDepth(sqs)) - dlqBefore;
     const peak = await memory.stop();
     const runSeconds =
       ownRun.start_date === null || ownRun.end_date === null
         ? '–'
         : seconds(Date.parse(ownRun.end_date) - Date.parse(ownRun.start_date));
+    const fetchedUsers = batches.reduce((sum, b) => sum + b.count, 0);
     complete =
       state === 'success' &&
-      batch?.count === users &&
-      counts.users === users &&
-      counts.inCassandra === users &&
-      counts.aggregated === users;
+      fetchedUsers === users &&
+      verified?.users === users &&
+      verified.inCassandra === users &&
+      aggregated === users;
 
+    /** A task's duration; a mapped task's longest instance. */
     const taskTime = (stage: string): string => {
-      const duration = tasks.find((t) => t.task_id === stage)?.duration;
-      return duration === null || duration === undefined ? '–' : `${duration.toFixed(1)} s`;
+      const durations = tasks.filter((t) => t.task_id === stage).flatMap((t) => t.duration ?? []);
+      return durations.length === 0 ? '–' : `${Math.max(...durations).toFixed(1)} s`;
     };
     const rows: [string, string][] = [
       [`DAG run ${runId}`, state],
-      ['users fetched', String(batch?.count ?? 0)],
-      ['users in the S3 batch', String(landed)],
-      ['users in PostgreSQL', String(counts.users)],
+      [`chunks (batches of up to 5000)`, String(batches.length)],
+      ['users fetched', String(fetchedUsers)],
+      ['users in the S3 batches', String(landed)],
+      ['users in PostgreSQL', String(verified?.users ?? 0)],
       ['users published to Kafka', String(counts.published)],
-      ['users in Cassandra', String(counts.inCassandra)],
-      ["users in Spark's aggregates", String(counts.aggregated)],
+      ['users in Cassandra', String(verified?.inCassandra ?? 0)],
+      ["users in Spark's aggregates", String(aggregated)],
       ['new records in the DLQ', String(dlq)],
       ...STAGES.map((stage): [string, string] => [`time: ${stage} task`, taskTime(stage)]),
       ['time: DAG run, start to end', runSeconds],
@@ -271,6 +285,7 @@ async function main(): Promise<number> {
     await memory?.stop();
     await pool.end();
     await cassandra.shutdown();
+    await admin.disconnect();
     sqs.destroy();
     s3.destroy();
     if (values.keep && offline !== undefined) {

@@ -1,11 +1,14 @@
 /**
  * Runs one function's esbuild bundle (what Lambda runs) in a process of its own, on plain Node with
- * no loader, so that the benchmark can measure that function's peak memory:
+ * no loader, so that the benchmark can measure that function's peak memory over the calls of a whole
+ * run, as one warm container would serve them one after the other:
  *
  *   node scripts/function-host.mjs <bundle> <function> <input>
  *
- *   fetch <count>:<seed>   one POST /fetch            publish   POST /publish {drain} until empty
- *   persist <key>          one POST /persist          sink <file>   each line of the file as one event
+ *   fetch <count>:<seed>:<pages>   POST /fetch {count, seed, page} for pages 1 … <pages>
+ *   persist <file>                 POST /persist for each key in the file, one per line
+ *   publish                        POST /publish {drain} until empty
+ *   sink <file>                    each line of the file as one event
  *
  * The caller passes the function's environment. The last stdout line is JSON:
  * {function, ms, peakRssMb, result}.
@@ -39,11 +42,20 @@ function bodyOf(response) {
 async function run(handler) {
   switch (name) {
     case 'fetch': {
-      const [count, seed] = input.split(':');
-      return bodyOf(await handler(post({ count: Number(count), seed }), context()));
+      const [count, seed, pages] = input.split(':');
+      const keys = [];
+      for (let page = 1; page <= Number(pages); page++) {
+        keys.push(bodyOf(await handler(post({ count: Number(count), seed, page }), context())).key);
+      }
+      return { keys };
     }
-    case 'persist':
-      return bodyOf(await handler(post({ key: input }), context()));
+    case 'persist': {
+      let users = 0;
+      for await (const key of createInterface({ input: createReadStream(input) })) {
+        users += bodyOf(await handler(post({ key }), context())).users;
+      }
+      return { users };
+    }
     case 'publish': {
       let published = 0;
       for (let remaining = 1; remaining > 0;) {

@@ -44,7 +44,9 @@ export function pipelineClient(baseUrl: string, apiKey: string) {
     return response.body;
   };
   return {
-    fetch: (count: number, seed: string) => call('fetch', { count, seed }),
+    /** One batch of `count` users; with `page`, that page of the seed (a chunk, as the DAG asks). */
+    fetch: (count: number, seed: string, page?: number) =>
+      call('fetch', page === undefined ? { count, seed } : { count, seed, page }),
     persist: (key: string) => call('persist', { key }),
     /** How far a batch has come: its users in PostgreSQL, published, and in Cassandra. */
     status: (batchId: string) => call('status', { batchId }),

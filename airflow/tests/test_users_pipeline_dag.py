@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import socket
 import sys
-from datetime import timedelta
 
 import pytest
 from conftest import DAGS_FOLDER
@@ -49,11 +48,35 @@ def test_importing_the_dag_opens_no_connection(monkeypatch):
     assert module.users_pipeline is not None
 
 
-def test_runs_fetch_persist_publish_verify_in_order(dag):
+def test_plans_chunks_moves_them_in_mapped_lanes_then_drains_and_verifies(dag):
     order = [task.task_id for task in dag.topological_sort()]
-    assert order == ["fetch", "persist", "publish", "verify"]
+    assert order == ["plan", "move_chunks", "publish", "verify"]
     for upstream, downstream in zip(order, order[1:], strict=False):
         assert dag.get_task(downstream).upstream_task_ids == {upstream}
+    assert dag.get_task("move_chunks").is_mapped
+
+
+def test_a_run_is_split_into_pages_of_the_seed_dealt_round_robin_to_lanes():
+    module = load_module()
+    assert module.plan_chunks(12_000) == [
+        {"page": 1, "count": 5000},
+        {"page": 2, "count": 5000},
+        {"page": 3, "count": 2000},
+    ]
+    assert module.plan_chunks(5000) == [{"page": 1, "count": 5000}]
+    assert module.plan_chunks(1) == [{"page": 1, "count": 1}]
+    million = module.plan_chunks(1_000_000)
+    assert len(million) == 200
+    assert sum(chunk["count"] for chunk in million) == 1_000_000
+    lanes = module.deal_lanes(million, 4)
+    assert len(lanes) == 4
+    assert [chunk["page"] for chunk in lanes[1][:3]] == [2, 6, 10]
+    assert len(module.deal_lanes(million)) == module.LANES
+    assert sorted(chunk["page"] for lane in lanes for chunk in lane) == list(range(1, 201))
+    assert module.deal_lanes(module.plan_chunks(7000), 4) == [
+        [{"page": 1, "count": 5000}],
+        [{"page": 2, "count": 2000}],
+    ]
 
 
 def test_is_scheduled_without_catchup_one_run_at_a_time_and_tagged(dag):
@@ -70,7 +93,8 @@ def test_every_task_retries_with_backoff_and_has_a_timeout(dag):
         assert task.retries >= 2, task.task_id
         assert task.retry_exponential_backoff, task.task_id
         assert task.execution_timeout is not None, task.task_id
-        assert task.execution_timeout <= timedelta(minutes=10), task.task_id
+        # No task outlives the run: a lane of a big run takes its whole share of the chunks.
+        assert task.execution_timeout <= dag.dagrun_timeout, task.task_id
 
 
 def test_takes_count_seed_and_nat_as_validated_params(dag):
@@ -82,6 +106,9 @@ def test_takes_count_seed_and_nat_as_validated_params(dag):
 
     with pytest.raises(ParamValidationError):
         params.get_param("count").resolve(0)
+    assert params.get_param("count").resolve(1_000_000) == 1_000_000
+    with pytest.raises(ParamValidationError):
+        params.get_param("count").resolve(10_000_001)
     with pytest.raises(ParamValidationError):
         params.get_param("seed").resolve("no spaces allowed")
 
@@ -93,8 +120,9 @@ def test_a_retried_run_refetches_the_same_seed():
     )
     assert module.seed_for("run-a", None) != module.seed_for("run-b", None)
     assert module.seed_for("run-a", "replay-7") == "replay-7"
-    assert module.fetch_body(10, "s", None) == {"count": 10, "seed": "s"}
-    assert module.fetch_body(10, "s", "GB,FR") == {"count": 10, "seed": "s", "nat": "GB,FR"}
+    chunk = {"page": 3, "count": 10}
+    assert module.fetch_body(chunk, "s", None) == {"count": 10, "seed": "s", "page": 3}
+    assert module.fetch_body(chunk, "s", "GB,FR") == {"count": 10, "seed": "s", "page": 3, "nat": "GB,FR"}
 
 
 def test_verify_says_how_many_are_missing_and_where_they_stopped():
@@ -145,6 +173,28 @@ def test_a_refusal_fails_at_once_and_a_passing_failure_is_retried(monkeypatch, a
         module.call_function("fetch", {"count": 1})
 
 
+def test_a_chunk_call_that_fails_for_a_moment_is_retried_by_itself_with_backoff(monkeypatch):
+    module = load_module()
+    answers = [module.PipelineCallError("503"), module.PipelineCallError("503"), {"key": "raw/k.json"}]
+    pauses: list[float] = []
+
+    def answer(endpoint, body):
+        next_answer = answers.pop(0)
+        if isinstance(next_answer, Exception):
+            raise next_answer
+        return next_answer
+
+    monkeypatch.setattr(module, "call_function", answer)
+    monkeypatch.setattr(module.time, "sleep", pauses.append)
+    assert module.call_with_retries("fetch", {"count": 1}, attempts=3, pause_seconds=1) == {
+        "key": "raw/k.json"
+    }
+    assert pauses == [1, 2]
+    answers[:] = [module.PipelineCallError("still 503")] * 3
+    with pytest.raises(module.PipelineCallError, match="still 503"):
+        module.call_with_retries("fetch", {"count": 1}, attempts=3, pause_seconds=1)
+
+
 def test_no_answer_at_all_is_retried(monkeypatch):
     import requests
     from airflow.providers.http.hooks.http import HttpHook
@@ -160,3 +210,33 @@ def test_no_answer_at_all_is_retried(monkeypatch):
     monkeypatch.setattr(HttpHook, "run", refuse)
     with pytest.raises(module.PipelineCallError, match="got no answer"):
         module.call_function("persist", {"key": "raw/x.json"})
+
+
+def test_verify_waits_for_a_chunk_while_it_makes_progress_and_gives_up_once_it_stalls(monkeypatch):
+    module = load_module()
+    clock = [0.0]
+    monkeypatch.setattr(module.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(module.time, "sleep", lambda seconds: clock.__setitem__(0, clock[0] + seconds))
+
+    def status(landed: int) -> dict[str, object]:
+        return {
+            "batchId": "b1",
+            "users": 10,
+            "published": 10,
+            "inCassandra": landed,
+            "complete": landed == 10,
+        }
+
+    answers = [status(2), module.PipelineCallError("503"), status(6), status(6), status(10)]
+
+    def answer(endpoint, body):
+        next_answer = answers.pop(0)
+        if isinstance(next_answer, Exception):
+            raise next_answer
+        return next_answer
+
+    monkeypatch.setattr(module, "call_function", answer)
+    assert module.wait_for_chunk("b1", stall_seconds=5, poll_seconds=2)["inCassandra"] == 10
+    answers[:] = [status(3)] * 10
+    assert module.wait_for_chunk("b1", stall_seconds=5, poll_seconds=2) is None
+    assert len(answers) == 6  # polled at 0, 2, 4 and 6 s: stalled from the first answer on

@@ -58,11 +58,18 @@ export async function fetchBatch(
   const { maxCount, pageSize, concurrency } = deps.limits;
   if (request.count > maxCount)
     throw new BadRequestError(`count must be at most ${maxCount}, not ${request.count}`);
+  if (request.page !== undefined && request.count > pageSize)
+    throw new BadRequestError(
+      `with page, count must be at most ${pageSize} (one page of the source), not ${request.count}`,
+    );
   const seed = request.seed ?? deps.newSeed();
   const nats = [...new Set(request.nat ?? [])];
   const limit = pLimit(concurrency);
   const pages = await Promise.all(
-    planPages(request.count, pageSize).map(({ page, results }) =>
+    (request.page === undefined
+      ? planPages(request.count, pageSize)
+      : [{ page: request.page, results: request.count }]
+    ).map(({ page, results }) =>
       limit(async () => {
         await deps.limiter.acquire(results, deadline);
         // A page whose slot freed as the deadline passed must not start.
@@ -83,7 +90,10 @@ export async function fetchBatch(
     throw error;
   });
   const batchId = createHash('sha256')
-    .update(`${seed}|${nats.join(',')}|${request.count}|${pageSize}`)
+    .update(
+      `${seed}|${nats.join(',')}|${request.count}|` +
+        (request.page === undefined ? String(pageSize) : `page=${request.page}`),
+    )
     .digest('hex')
     .slice(0, 32);
   const now = deps.now();

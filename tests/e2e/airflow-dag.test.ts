@@ -64,16 +64,24 @@ describe('the users_pipeline DAG, run by Airflow against sls offline', () => {
     await cassandra.shutdown();
   });
 
-  it('runs fetch → persist → publish → verify, and the batch is in Cassandra as PostgreSQL holds it', async () => {
+  it('moves a run in chunks (plan → move_chunks in lanes → publish → verify), and it is in Cassandra as PostgreSQL holds it', async () => {
     const seed = unique('dag');
-    const run = await dagsTest(env, { count: 3000, seed });
-    expect(run.output).toMatch(/all 3000 users of batch \w+ are in Cassandra/);
+    // Three chunks (5,000, 5,000 and 2,000 users: pages 1 to 3 of the seed) in two lanes.
+    const run = await dagsTest(env, { count: 12_000, seed });
+    expect(run.output).toMatch(/12000 users of seed \S+: 3 chunks in 2 lanes/);
+    expect(run.output).toMatch(/page 3: batch \w+, 2000 users/);
+    expect(run.output).toMatch(/all 12000 users of the run's 3 chunks are in Cassandra/);
     expect(run.code).toBe(0);
 
     const pg = await postgresChecksum(pool, seed);
-    expect(pg.count).toBe(3000);
+    expect(pg.count).toBe(12_000);
+    const batches = await pool.query<{ n: string }>(
+      'SELECT count(DISTINCT batch_id) AS n FROM users WHERE source_seed = $1',
+      [seed],
+    );
+    expect(Number(batches.rows[0]?.n)).toBe(3);
     expect(await cassandraChecksum(cassandra, localResources.keyspace, pg.keys)).toEqual({
-      count: 3000,
+      count: 12_000,
       checksum: pg.checksum,
     });
   });

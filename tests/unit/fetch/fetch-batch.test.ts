@@ -79,6 +79,25 @@ describe('fetchBatch', () => {
     expect((await fetchBatch({ count: 11 }, deps())).batchId).not.toBe(first.batchId);
   });
 
+  it('fetches one page of the seed when asked for a page: a chunk of a bigger run, with its own batch id', async () => {
+    const source = fakeSource();
+    const d = deps({ fetchPage: source.fetchPage });
+    const chunk = await fetchBatch({ count: 5000, seed: 's1', page: 7 }, d);
+    expect(source.asked.map((a) => [a.page, a.results])).toEqual([[7, 5000]]);
+    expect(RawBatch.parse(d.written.get(chunk.key)).users.at(-1)).toMatchObject({ page: 7, index: 4999 });
+    const again = await fetchBatch({ count: 5000, seed: 's1', page: 7 }, deps());
+    const next = await fetchBatch({ count: 5000, seed: 's1', page: 8 }, deps());
+    const whole = await fetchBatch({ count: 5000, seed: 's1' }, deps());
+    expect(again.batchId).toBe(chunk.batchId);
+    expect(new Set([chunk.batchId, next.batchId, whole.batchId]).size).toBe(3);
+  });
+
+  it('refuses a page request of more users than one page holds', async () => {
+    await expect(fetchBatch({ count: 5001, seed: 's1', page: 2 }, deps())).rejects.toThrow(
+      new BadRequestError('with page, count must be at most 5000 (one page of the source), not 5001'),
+    );
+  });
+
   it('refuses a count above the configured maximum', async () => {
     await expect(fetchBatch({ count: 100_001 }, deps())).rejects.toThrow(
       new BadRequestError('count must be at most 100000, not 100001'),

@@ -14,6 +14,7 @@ describe('the fetch request', () => {
       nat: ['GB', 'FR'],
     });
     expect(parse('{"count": 1, "nat": ["ir"]}')).toEqual({ count: 1, nat: ['IR'] });
+    expect(parse('{"count": 5000, "seed": "abc", "page": 200}')).toEqual({ count: 5000, seed: 'abc', page: 200 });
   });
 
   it.each([
@@ -26,6 +27,9 @@ describe('the fetch request', () => {
     ['{"count": 1, "nat": "GB,XX"}', /nat: unknown nationality XX; known: AU, BR/],
     ['{"count": 1, "seed": "has space"}', /seed: seed must be 1 to 64 letters/],
     ['{"count": 1, "pages": 3}', /Unrecognized key: "pages"/],
+    ['{"count": 1, "page": 0}', /page: page must be at least 1/],
+    ['{"count": 1, "page": 10001}', /page: page must be at most 10000/],
+    ['{"count": 1, "page": 1.5}', /page: page must be a whole number/],
   ])('refuses %s with a 400 that says what is wrong', (body, message) => {
     expect(() => parse(body)).toThrow(BadRequestError);
     expect(() => parse(body)).toThrow(message);

@@ -49,7 +49,7 @@ import { cpuMsBetween } from './bench/proc-sampler.ts';
 import {
   freshnessHistogram,
   machineSummary,
-  perSecond,
+  ratesOver,
   samplerCharts,
   writeReport,
   type Figure,
@@ -85,6 +85,11 @@ const FRESHNESS_SAMPLE = 20_000;
 const FUNCTION_HEAP_MB = 200;
 /** Where the memory phase's publish sends, away from the sink's topic. */
 const MEMORY_TOPIC = 'bench.function-host';
+/**
+ * The window the report's throughput is averaged over: several chunks' worth (a counter moves 5,000
+ * users at a time), and wider for a longer run, whose chart spans more seconds per pixel.
+ */
+const throughputWindowS = (runS: number): number => Math.max(5, Math.min(30, runS / 40));
 const topic = localResources.usersTopic;
 const usersTable = `${localResources.keyspace}.users`;
 
@@ -100,6 +105,13 @@ async function caughtUp(admin: Admin, groupId: string, timeoutMs: number): Promi
       intervalMs: 250,
     })
   ).ok;
+}
+
+/** Waits (5 minutes at most) until every Spark query has committed the whole topic. */
+async function sparkCaughtUp(admin: Admin): Promise<void> {
+  for (const group of localResources.sparkConsumerGroups) {
+    if (!(await caughtUp(admin, group, 5 * 60_000))) say(`  Spark's ${group} is still behind; going on`);
+  }
 }
 
 /** Each user's delay from its PostgreSQL commit to its write in Cassandra, ms, sorted; `limit` users at most. */
@@ -187,9 +199,7 @@ async function main(): Promise<void> {
     await api.drain();
     if (!(await caughtUp(admin, localResources.sinkConsumerGroup, 30 * 60_000)))
       throw new Error('the sink did not catch up with the topic within 30 min');
-    for (const group of localResources.sparkConsumerGroups) {
-      if (!(await caughtUp(admin, group, 5 * 60_000))) say(`  Spark's ${group} is still behind; going on`);
-    }
+    await sparkCaughtUp(admin);
 
     // 1. The headline, through Airflow.
     const runs: DagRunResult[] = [];
@@ -212,6 +222,8 @@ async function main(): Promise<void> {
     const headline = runs.at(-1);
     if (headline === undefined) throw new Error('no headline run');
     const bulk = await freshnessOf(pool, cassandra, headline.seed, FRESHNESS_SAMPLE);
+    // Spark catching up a backlog would take the cores from the next phases.
+    await sparkCaughtUp(admin);
 
     // 2. Steady freshness: 1,000 users a second, each second's batch fetched, persisted and published.
     say(`\nsteady freshness: ${rounds} s at 1,000 users/s`);
@@ -255,6 +267,7 @@ async function main(): Promise<void> {
     const published = await timed(async () =>
       (await Promise.all([api.drain(), api.drain()])).reduce((a, b) => a + b),
     );
+    const publishEnded = Date.now();
     if (!(await caughtUp(admin, localResources.sinkConsumerGroup, 30 * 60_000)))
       throw new Error('the sink did not catch up within 30 min');
     const directUsers = await pool.query<{ user_key: string }>(
@@ -270,7 +283,14 @@ async function main(): Promise<void> {
         )
       ).values(),
     ];
-    const sinkRate = rate(sunkAt.length, Math.max(...sunkAt) - Math.min(...sunkAt));
+    // The sink alone: what it wrote after publish ended, when it had the cores to itself (and Spark).
+    // If it kept up with publish and left too little for that, its rate over the whole phase.
+    const alone = sunkAt.filter((at) => at > publishEnded);
+    const sinkAlone = alone.length >= direct / 10;
+    const sinkRate = sinkAlone
+      ? rate(alone.length, Math.max(...alone) - publishEnded)
+      : rate(sunkAt.length, Math.max(...sunkAt) - Math.min(...sunkAt));
+    const sinkRateBeside = rate(sunkAt.length, Math.max(...sunkAt) - Math.min(...sunkAt));
 
     say('raw ceilings with the same records');
     const messages = await recordsFrom(kafka, topic, from, direct);
@@ -328,6 +348,7 @@ async function main(): Promise<void> {
         persist: rate(direct, persisted.ms),
         publish: rate(published.value, published.ms),
         sink: sinkRate,
+        sinkBesidePublish: sinkRateBeside,
       },
       ceilings,
       functionPeakRssMb,
@@ -388,7 +409,11 @@ async function main(): Promise<void> {
         value: `${thousands(sinkRate)} rows/s`,
         target: '≥ 8000, ≥ 70% of raw',
         met: sinkRate >= 8000 && sinkRate >= 0.7 * ceilings.cassandraWrite,
-        note: `${ratio(sinkRate, ceilings.cassandraWrite)} of raw Cassandra (${thousands(ceilings.cassandraWrite)} rows/s, 128 in flight)`,
+        note:
+          `${ratio(sinkRate, ceilings.cassandraWrite)} of raw Cassandra (${thousands(ceilings.cassandraWrite)} rows/s, 128 in flight); ` +
+          (sinkAlone
+            ? `${thousands(alone.length)} rows after publish ended; ${thousands(sinkRateBeside)} rows/s over the whole phase, beside publish`
+            : 'over the whole phase: it kept up with publish'),
       },
       ...Object.entries(functionPeakRssMb).map(([name, mb]) => ({
         label: `peak RSS, ${name}`,
@@ -433,7 +458,13 @@ async function main(): Promise<void> {
       machine: machineSummary(),
       figures: table,
       throughput: Object.fromEntries(
-        FLOW_STAGES.map((stage) => [labels[stage], perSecond(series((c) => c[stage]))]),
+        FLOW_STAGES.map((stage) => [
+          labels[stage],
+          ratesOver(
+            series((c) => c[stage]),
+            throughputWindowS(headline.inCassandraS),
+          ),
+        ]),
       ),
       consumerLag: {
         sink: series((c) => Math.max(0, c.published - c.sunk)),

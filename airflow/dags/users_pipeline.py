@@ -198,7 +198,8 @@ def wait_for_chunk(
     start_date=pendulum.datetime(2026, 11, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    dagrun_timeout=timedelta(hours=2),
+    # A million users take some 15 minutes here, and about 4 h 10 min on AWS at randomuser.me's rate.
+    dagrun_timeout=timedelta(hours=6),
     tags=["users-pipeline", "http"],
     params={
         "count": Param(1000, type="integer", minimum=1, maximum=MAX_RUN_USERS, description="Users to fetch"),
@@ -236,7 +237,7 @@ def users_pipeline() -> None:
         )
         return [{"seed": seed, "nat": params["nat"], "chunks": chunks} for chunks in lanes]
 
-    @task(execution_timeout=timedelta(hours=1))
+    @task(execution_timeout=timedelta(hours=5))
     def move_chunks(lane: dict[str, Any]) -> list[dict[str, Any]]:
         """Takes each chunk of the lane through fetch -> persist -> publish; returns the chunks' batches.
 

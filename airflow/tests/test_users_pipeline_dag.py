@@ -173,10 +173,8 @@ def test_a_refusal_fails_at_once_and_a_passing_failure_is_retried(monkeypatch, a
         module.call_function("fetch", {"count": 1})
 
 
-def test_a_chunk_call_that_fails_for_a_moment_is_retried_by_itself_with_backoff(monkeypatch):
-    module = load_module()
-    answers = [module.PipelineCallError("503"), module.PipelineCallError("503"), {"key": "raw/k.json"}]
-    pauses: list[float] = []
+def answering(answers: list):
+    """A stand-in for call_function that gives the next of ``answers`` each call (raising exceptions)."""
 
     def answer(endpoint, body):
         next_answer = answers.pop(0)
@@ -184,7 +182,14 @@ def test_a_chunk_call_that_fails_for_a_moment_is_retried_by_itself_with_backoff(
             raise next_answer
         return next_answer
 
-    monkeypatch.setattr(module, "call_function", answer)
+    return answer
+
+
+def test_a_chunk_call_that_fails_for_a_moment_is_retried_by_itself_with_backoff(monkeypatch):
+    module = load_module()
+    answers = [module.PipelineCallError("503"), module.PipelineCallError("503"), {"key": "raw/k.json"}]
+    pauses: list[float] = []
+    monkeypatch.setattr(module, "call_function", answering(answers))
     monkeypatch.setattr(module.time, "sleep", pauses.append)
     assert module.call_with_retries("fetch", {"count": 1}, attempts=3, pause_seconds=1) == {
         "key": "raw/k.json"
@@ -228,14 +233,7 @@ def test_verify_waits_for_a_chunk_while_it_makes_progress_and_gives_up_once_it_s
         }
 
     answers = [status(2), module.PipelineCallError("503"), status(6), status(6), status(10)]
-
-    def answer(endpoint, body):
-        next_answer = answers.pop(0)
-        if isinstance(next_answer, Exception):
-            raise next_answer
-        return next_answer
-
-    monkeypatch.setattr(module, "call_function", answer)
+    monkeypatch.setattr(module, "call_function", answering(answers))
     assert module.wait_for_chunk("b1", stall_seconds=5, poll_seconds=2)["inCassandra"] == 10
     answers[:] = [status(3)] * 10
     assert module.wait_for_chunk("b1", stall_seconds=5, poll_seconds=2) is None

@@ -139,6 +139,10 @@ export async function airflowClient(baseUrl: string, login: { username: string; 
           conf,
         }),
       ).dag_run_id,
+    /** Deletes a run (with its task instances): one queued by the schedule that should not run. */
+    deleteRun: async (dagId: string, runId: string): Promise<void> => {
+      await call('DELETE', `${dagPath(dagId)}/dagRuns/${encodeURIComponent(runId)}`);
+    },
     /** The run: its state (queued, running, success, failed) and when it started and ended. */
     run: async (dagId: string, runId: string): Promise<z.infer<typeof DagRun>> =>
       DagRun.parse(await call('GET', `${dagPath(dagId)}/dagRuns/${encodeURIComponent(runId)}`)),

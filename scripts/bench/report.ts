@@ -138,6 +138,21 @@ export function perSecond(cumulative: readonly Point[]): Point[] {
   return rates;
 }
 
+/**
+ * Rates over a trailing window of `windowS` seconds: counters that move in steps (a chunk of 5,000
+ * users landing at once) read as a rate a person can follow, not as spikes between flat zeros.
+ */
+export function ratesOver(cumulative: readonly Point[], windowS: number): Point[] {
+  const rates: Point[] = [];
+  let from = 0;
+  for (const [t, value] of cumulative) {
+    while (from < cumulative.length - 1 && t - (cumulative[from + 1]?.[0] ?? t) >= windowS) from++;
+    const [t0, v0] = cumulative[from] ?? [t, value];
+    if (t > t0) rates.push([t, Math.round(((value - v0) / (t - t0)) * 100) / 100]);
+  }
+  return rates;
+}
+
 /** A sampler's memory and CPU as the report charts them: MB, and cores (CPU seconds per second). */
 export function samplerCharts(result: SamplerResult): Pick<BenchReport, 'rssMb' | 'cpuCores'> {
   const names = [...new Set(result.samples.flatMap((sample) => Object.keys(sample.rssMb)))];

@@ -169,7 +169,7 @@ describe('the pipeline console, in a real browser against sls offline', () => {
     await airflow.setPaused(DAG_ID, false);
     const row = panel('airflow').locator(`[data-run-id="${runId ?? ''}"]`);
     await expect.poll(() => row.textContent(), { timeout: 240_000, interval: 2000 }).toMatch(/success/);
-    expect(await row.textContent()).toMatch(/fetch/);
+    expect(await row.textContent()).toMatch(/move_chunks/);
 
     // The DAG's own validation, relayed: a count of 0 is refused with Airflow's message.
     await form.locator('[name="count"]').fill('0');

@@ -6,10 +6,12 @@ import type { SamplerResult } from '#scripts/bench/proc-sampler.ts';
 import {
   freshnessHistogram,
   perSecond,
+  ratesOver,
   renderReport,
   samplerCharts,
   writeReport,
   type BenchReport,
+  type Point,
 } from '#scripts/bench/report.ts';
 
 const INJECTED = '<script>alert("label")</script>';
@@ -168,5 +170,28 @@ describe('perSecond and samplerCharts', () => {
         ],
       },
     });
+  });
+});
+
+describe('ratesOver', () => {
+  it('averages a counter that moves in steps over the trailing window', () => {
+    const steps: Point[] = [
+      [0, 0],
+      [1, 5000],
+      [2, 5000],
+      [3, 10_000],
+      [4, 10_000],
+      [5, 15_000],
+      [6, 15_000],
+    ];
+    expect(ratesOver(steps, 2)).toEqual([
+      [1, 5000],
+      [2, 2500],
+      [3, 2500],
+      [4, 2500],
+      [5, 2500],
+      [6, 2500],
+    ]);
+    expect(ratesOver([[0, 7]], 5)).toEqual([]);
   });
 });

@@ -31,6 +31,7 @@ import { down, status, up } from '#infra/stack/stack.ts';
 import { z } from 'zod';
 import { airflowClient, type TaskInstance } from '#lib/airflow-client.ts';
 import { flowSince, readFlow, type FlowCounts } from './bench/flow.ts';
+import { pipelineClient } from './http-client.ts';
 import { startOffline, type Offline } from './offline.ts';
 import { runMain, say } from './cli.ts';
 
@@ -73,10 +74,16 @@ function memorySampler(offlinePid: number) {
   };
 }
 
-/** Pauses the DAG, if Airflow answers: best effort, on the way out. */
+/**
+ * Pauses the DAG, if Airflow answers: best effort, on the way out. The runs its schedule made
+ * meanwhile go too: left queued or half done, they would go on first at the next unpause.
+ */
 async function pauseDag(): Promise<void> {
   await airflowClient(endpoints.airflow.url, endpoints.airflow.login)
-    .then((airflow) => airflow.setPaused(DAG_ID, true))
+    .then(async (airflow) => {
+      await airflow.setPaused(DAG_ID, true);
+      await airflow.dropUnfinishedScheduledRuns(DAG_ID);
+    })
     .catch(() => undefined);
 }
 
@@ -143,6 +150,7 @@ async function main(): Promise<number> {
       throw new Error(`sls offline is not at ${OFFLINE_FUNCTIONS_URL}`);
     }
     memory = memorySampler(functions.pid);
+    const api = pipelineClient(functions.baseUrl, await localApiKey());
     say(`the pipeline console: ${functions.baseUrl}/console   (API key: ${await localApiKey()})`);
     const airflow = await airflowClient(endpoints.airflow.url, endpoints.airflow.login);
     await cassandra.connect();
@@ -202,25 +210,37 @@ async function main(): Promise<number> {
       await follow();
     }
     const ownRun = await airflow.run(DAG_ID, runId);
-    // Spark's micro-batches trail the sink by a few seconds: wait for them, within a bound.
-    const sparkDeadline = Date.now() + 180_000;
-    while (state === 'success' && counts.aggregated < users && Date.now() < sparkDeadline) {
-      await sleep(2000);
-      await follow();
-    }
-    const aggregatesMs = Date.now() - runStarted;
-
     // The run's own figures: its chunks' batches, as verify found them in PostgreSQL and Cassandra.
+    // (The counters above count whatever else moved meanwhile too, such as the schedule's runs.)
     const verified =
       state === 'success' ? VerifiedRun.parse(await airflow.returnValue(DAG_ID, runId, 'verify')) : undefined;
     const batches = verified?.batches ?? [];
     const store = s3RawStore(s3, localResources.rawBucket);
     let landed = 0;
-    let aggregated = 0;
+    let published = 0;
     for (const batch of batches) {
       landed += RawBatch.parse(await store.get(batch.key)).users.length;
-      aggregated += (await aggregatedUsersOf(batch.batchId)) ?? 0;
+      published += Number((await api.status(batch.batchId))['published']);
     }
+    // Spark's micro-batches trail the sink by a few seconds: wait for the run's users in its
+    // aggregates, within a bound.
+    const aggregatedOfRun = async (): Promise<number> => {
+      let sum = 0;
+      for (const batch of batches) sum += (await aggregatedUsersOf(batch.batchId)) ?? 0;
+      return sum;
+    };
+    const sparkDeadline = Date.now() + 180_000;
+    let aggregated = await aggregatedOfRun();
+    while (state === 'success' && aggregated < users && Date.now() < sparkDeadline) {
+      await sleep(2000);
+      const now = await aggregatedOfRun();
+      if (now !== aggregated)
+        say(
+          `[${seconds(Date.now() - runStarted).padStart(7)}] Spark's aggregates: ${now} of the run's users`,
+        );
+      aggregated = now;
+    }
+    const aggregatesMs = Date.now() - runStarted;
     const dlq = (await deadLetterDepth(sqs)) - dlqBefore;
     const peak = await memory.stop();
     const runSeconds =
@@ -246,7 +266,7 @@ async function main(): Promise<number> {
       ['users fetched', String(fetchedUsers)],
       ['users in the S3 batches', String(landed)],
       ['users in PostgreSQL', String(verified?.users ?? 0)],
-      ['users published to Kafka', String(counts.published)],
+      ['users published to Kafka', String(published)],
       ['users in Cassandra', String(verified?.inCassandra ?? 0)],
       ["users in Spark's aggregates", String(aggregated)],
       ['new records in the DLQ', String(dlq)],

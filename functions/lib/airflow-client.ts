@@ -139,9 +139,19 @@ export async function airflowClient(baseUrl: string, login: { username: string; 
           conf,
         }),
       ).dag_run_id,
-    /** Deletes a run (with its task instances): one queued by the schedule that should not run. */
-    deleteRun: async (dagId: string, runId: string): Promise<void> => {
-      await call('DELETE', `${dagPath(dagId)}/dagRuns/${encodeURIComponent(runId)}`);
+    /**
+     * Deletes the DAG's unfinished runs that its schedule made (`scheduled__…`), manual runs kept:
+     * one queued or left half done by a pause would go on first once the DAG is unpaused.
+     */
+    dropUnfinishedScheduledRuns: async (dagId: string): Promise<void> => {
+      const runs = DagRuns.parse(
+        await call('GET', `${dagPath(dagId)}/dagRuns?order_by=-run_after&limit=20`),
+      ).dag_runs;
+      for (const run of runs) {
+        const unfinished = run.state === 'queued' || run.state === 'running';
+        if (unfinished && run.dag_run_id.startsWith('scheduled__'))
+          await call('DELETE', `${dagPath(dagId)}/dagRuns/${encodeURIComponent(run.dag_run_id)}`);
+      }
     },
     /** The run: its state (queued, running, success, failed) and when it started and ended. */
     run: async (dagId: string, runId: string): Promise<z.infer<typeof DagRun>> =>

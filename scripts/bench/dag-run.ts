@@ -46,17 +46,6 @@ export function processTargets(offlinePid: number): SampleTarget[] {
   ];
 }
 
-/** Deletes the DAG's unfinished runs that its schedule made (`scheduled__…`); manual runs stay. */
-async function dropUnfinishedScheduledRuns(
-  airflow: Awaited<ReturnType<typeof airflowClient>>,
-): Promise<void> {
-  for (const run of await airflow.runs(DAG_ID, 20)) {
-    const unfinished = run.state === 'queued' || run.state === 'running';
-    if (unfinished && run.dag_run_id.startsWith('scheduled__'))
-      await airflow.deleteRun(DAG_ID, run.dag_run_id);
-  }
-}
-
 export interface DagRunResult {
   readonly users: number;
   readonly runId: string;
@@ -89,10 +78,9 @@ export async function dagRun(options: {
   const airflow = await airflowClient(endpoints.airflow.url, endpoints.airflow.login);
   await airflow.waitForDag(DAG_ID, 120_000);
   const wasPaused = (await airflow.dag(DAG_ID)).is_paused;
-  // A run the schedule made while the DAG was unpaused before (by a demo, an earlier benchmark),
-  // queued or left half done by the pause, would go on first once it is unpaused and count in the
-  // figures: it goes.
-  if (wasPaused) await dropUnfinishedScheduledRuns(airflow);
+  // A run the schedule made while the DAG was unpaused before (by a demo, an earlier benchmark)
+  // would go on first once it is unpaused, and count in the figures: it goes.
+  if (wasPaused) await airflow.dropUnfinishedScheduledRuns(DAG_ID);
   const baseline = await read();
   const processes = startSampler(processTargets(options.offlinePid), { intervalMs: 1000 });
   const started = Date.now();
@@ -144,7 +132,7 @@ export async function dagRun(options: {
     await progress.stop();
     if (wasPaused) {
       await airflow.setPaused(DAG_ID, true);
-      await dropUnfinishedScheduledRuns(airflow);
+      await airflow.dropUnfinishedScheduledRuns(DAG_ID);
     }
   }
   const result = await processes.stop();

@@ -173,8 +173,7 @@ _OPTIONS: tuple[_Option, ...] = (
         "max_offsets_per_trigger",
         "SPARK_JOB_MAX_OFFSETS_PER_TRIGGER",
         "--max-offsets-per-trigger",
-        # With a batch every 10 s this caps a backlog's catch-up at 5,000 records/s.
-        "50000",
+        "20000",
         _positive_int,
         "records per micro-batch at most",
     ),
@@ -190,9 +189,7 @@ _OPTIONS: tuple[_Option, ...] = (
         "trigger_interval",
         "SPARK_JOB_TRIGGER_INTERVAL",
         "--trigger-interval",
-        # Each micro-batch costs the same planning, state-store commit and checkpoint writes whatever
-        # it holds: 10 s makes half as many as 5 s, for aggregates at most 10 s behind the sink.
-        "10 seconds",
+        "5 seconds",
         _duration,
         "how often a continuous run starts a micro-batch",
     ),

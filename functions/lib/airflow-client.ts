@@ -1,8 +1,8 @@
 /**
- * The few calls of Airflow's REST API (v2) that the demo and the console make: log in, unpause the
- * DAG, trigger a run with its conf, list runs, and follow their task instances and the fetch task's
- * result. Every answer is parsed with zod; a non-2xx answer throws an AirflowError with Airflow's own
- * message.
+ * The few calls of Airflow's REST API (v2) that the demo, the benchmark and the console make: log
+ * in, unpause the DAG, trigger a run with its conf, list runs, drop the schedule's unfinished ones,
+ * and follow their task instances and a task's result. Every answer is parsed with zod; a non-2xx
+ * answer throws an AirflowError with Airflow's own message.
  */
 import { z } from 'zod';
 
@@ -57,14 +57,6 @@ const TaskInstances = z.object({
     }),
   ),
 });
-/** What the DAG's fetch task returns (its XCom). */
-export const FetchedBatch = z.object({
-  key: z.string(),
-  batchId: z.string(),
-  count: z.number(),
-  seed: z.string(),
-});
-export type FetchedBatch = z.infer<typeof FetchedBatch>;
 const XCom = z.object({ value: z.unknown() });
 
 /** One task of a run: its state (null before it is scheduled), attempt and duration in seconds. */

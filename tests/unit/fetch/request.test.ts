@@ -14,7 +14,11 @@ describe('the fetch request', () => {
       nat: ['GB', 'FR'],
     });
     expect(parse('{"count": 1, "nat": ["ir"]}')).toEqual({ count: 1, nat: ['IR'] });
-    expect(parse('{"count": 5000, "seed": "abc", "page": 200}')).toEqual({ count: 5000, seed: 'abc', page: 200 });
+    expect(parse('{"count": 5000, "seed": "abc", "page": 200}')).toEqual({
+      count: 5000,
+      seed: 'abc',
+      page: 200,
+    });
   });
 
   it.each([

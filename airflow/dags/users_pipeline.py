@@ -47,6 +47,10 @@ LANES = 2
 # pause between them, doubled each time.
 CALL_ATTEMPTS = 5
 CALL_RETRY_PAUSE_SECONDS = 2
+# Events a lane's publish call relays at most: its own chunk and as much again (the other lane's),
+# so that the call is short however busy the outbox is. A drain would go on while the other lane
+# keeps persisting, and under load ran into the function's timeout (504) here.
+PUBLISH_EVENTS_PER_CALL = 2 * CHUNK_USERS
 # Verify fails when a chunk made no progress for this long; how often it looks at a chunk.
 VERIFY_STALL_SECONDS = 300
 VERIFY_POLL_SECONDS = 2
@@ -241,14 +245,14 @@ def users_pipeline() -> None:
     def move_chunks(lane: dict[str, Any]) -> list[dict[str, Any]]:
         """Takes each chunk of the lane through fetch -> persist -> publish; returns the chunks' batches.
 
-        The publish call relays whatever the outbox holds (other lanes' rows too) within its own time
-        limit; what it leaves is drained by the publish task.
+        The publish call relays up to PUBLISH_EVENTS_PER_CALL of what the outbox holds (other lanes'
+        rows too); what it leaves is relayed by the next call or drained by the publish task.
         """
         batches = []
         for chunk in lane["chunks"]:
             fetched = call_with_retries("fetch", fetch_body(chunk, lane["seed"], lane["nat"]))
             call_with_retries("persist", {"key": fetched["key"]})
-            published = call_with_retries("publish", {"drain": True})
+            published = call_with_retries("publish", {"maxEvents": PUBLISH_EVENTS_PER_CALL})
             log.info(
                 "page %d: batch %s, %d users; published %d, %d left in the outbox",
                 chunk["page"],

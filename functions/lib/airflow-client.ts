@@ -132,17 +132,18 @@ export async function airflowClient(baseUrl: string, login: { username: string; 
         }),
       ).dag_run_id,
     /**
-     * Deletes the DAG's unfinished runs that its schedule made (`scheduled__…`), manual runs kept:
-     * one queued or left half done by a pause would go on first once the DAG is unpaused.
+     * Ends the DAG's unfinished runs that its schedule made (`scheduled__…`), manual runs kept: one
+     * queued or left half done by a pause would go on first once the DAG is unpaused. A queued run
+     * is deleted; a running one is marked failed (Airflow refuses to delete a running run).
      */
     dropUnfinishedScheduledRuns: async (dagId: string): Promise<void> => {
       const runs = DagRuns.parse(
         await call('GET', `${dagPath(dagId)}/dagRuns?order_by=-run_after&limit=20`),
       ).dag_runs;
-      for (const run of runs) {
-        const unfinished = run.state === 'queued' || run.state === 'running';
-        if (unfinished && run.dag_run_id.startsWith('scheduled__'))
-          await call('DELETE', `${dagPath(dagId)}/dagRuns/${encodeURIComponent(run.dag_run_id)}`);
+      for (const run of runs.filter((r) => r.dag_run_id.startsWith('scheduled__'))) {
+        const runPath = `${dagPath(dagId)}/dagRuns/${encodeURIComponent(run.dag_run_id)}`;
+        if (run.state === 'queued') await call('DELETE', runPath);
+        else if (run.state === 'running') await call('PATCH', runPath, { state: 'failed' });
       }
     },
     /** The run: its state (queued, running, success, failed) and when it started and ended. */

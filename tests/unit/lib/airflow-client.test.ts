@@ -6,7 +6,8 @@ function fakeAirflow(runs: { dag_run_id: string; state: string }[]) {
   const calls: string[] = [];
   vi.stubGlobal('fetch', (url: string, init: RequestInit) => {
     const path = url.replace('http://airflow', '');
-    calls.push(`${init.method ?? 'GET'} ${path}`);
+    const sent = typeof init.body === 'string' && init.method === 'PATCH' ? ` ${init.body}` : '';
+    calls.push(`${init.method ?? 'GET'} ${path}${sent}`);
     const body = path.startsWith('/auth/token')
       ? { access_token: 't' }
       : path.includes('/dagRuns?')
@@ -24,7 +25,7 @@ afterEach(() => {
 });
 
 describe('dropUnfinishedScheduledRuns', () => {
-  it("deletes the schedule's queued and running runs, never a manual run or a finished one", async () => {
+  it("deletes the schedule's queued runs and fails its running ones, never a manual run or a finished one", async () => {
     const calls = fakeAirflow([
       { dag_run_id: 'scheduled__2026-12-01T15:45:00+00:00', state: 'running' },
       { dag_run_id: 'scheduled__2026-12-01T15:50:00+00:00', state: 'queued' },
@@ -33,8 +34,8 @@ describe('dropUnfinishedScheduledRuns', () => {
     ]);
     const airflow = await airflowClient('http://airflow', { username: 'admin', password: 'admin' });
     await airflow.dropUnfinishedScheduledRuns('users_pipeline');
-    expect(calls.filter((c) => c.startsWith('DELETE'))).toEqual([
-      `DELETE /api/v2/dags/users_pipeline/dagRuns/${encodeURIComponent('scheduled__2026-12-01T15:45:00+00:00')}`,
+    expect(calls.filter((c) => c.startsWith('DELETE') || c.startsWith('PATCH'))).toEqual([
+      `PATCH /api/v2/dags/users_pipeline/dagRuns/${encodeURIComponent('scheduled__2026-12-01T15:45:00+00:00')} {"state":"failed"}`,
       `DELETE /api/v2/dags/users_pipeline/dagRuns/${encodeURIComponent('scheduled__2026-12-01T15:50:00+00:00')}`,
     ]);
   });

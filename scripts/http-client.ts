@@ -50,6 +50,8 @@ export function pipelineClient(baseUrl: string, apiKey: string) {
     persist: (key: string) => call('persist', { key }),
     /** How far a batch has come: its users in PostgreSQL, published, and in Cassandra. */
     status: (batchId: string) => call('status', { batchId }),
+    /** One publish call of at most `maxEvents` (the DAG's lanes call it so). */
+    publish: (maxEvents: number) => call('publish', { maxEvents }),
     /** Publishes until the outbox is empty; returns how many events that took. */
     drain: async (): Promise<number> => {
       let published = 0;

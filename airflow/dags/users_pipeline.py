@@ -201,7 +201,8 @@ def wait_for_chunk(
     schedule="*/5 * * * *",
     start_date=pendulum.datetime(2026, 11, 1, tz="UTC"),
     catchup=False,
-    max_active_runs=1,
+    # Runs of other seeds (or the same) can go at once: every step is idempotent (the chaos run's load).
+    max_active_runs=3,
     # A million users take some 15 minutes here, and about 4 h 10 min on AWS at randomuser.me's rate.
     dagrun_timeout=timedelta(hours=6),
     tags=["users-pipeline", "http"],

@@ -82,7 +82,7 @@ def test_a_run_is_split_into_pages_of_the_seed_dealt_round_robin_to_lanes():
 def test_is_scheduled_without_catchup_one_run_at_a_time_and_tagged(dag):
     assert dag.schedule == "*/5 * * * *"
     assert dag.catchup is False
-    assert dag.max_active_runs == 1
+    assert dag.max_active_runs == 3
     assert dag.start_date.tzinfo is not None
     assert dag.dagrun_timeout is not None
     assert "users-pipeline" in dag.tags

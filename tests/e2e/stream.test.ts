@@ -9,7 +9,7 @@ import { startOffline, type Offline } from '#scripts/offline.ts';
 import { pipelineClient } from '#scripts/http-client.ts';
 import { receiveDeadLetters, skipSinkBacklog, waitForCassandra } from '../support/stream-waits.ts';
 import { pipelinePool } from '../support/pipeline-db.ts';
-import { cassandraChecksum, postgresChecksum } from '../support/stream.ts';
+import { cassandraChecksum, postgresChecksum } from '#scripts/user-checksums.ts';
 import { userEvent } from '../fixtures/kafka-events.ts';
 
 const ports = { http: 3020, lambda: 3022 };

@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import type pg from 'pg';
+import { loadSettings, PublishSettings } from '#lib/config.ts';
+import { dbPool } from '#lib/db.ts';
+import { outcomeOf, TransientError } from '#lib/errors.ts';
+import { kafkaProducer } from '#lib/kafka.ts';
+import { latestEncoder, withRegistry } from '#lib/schema-registry.ts';
+import { relayOutbox, type OutboxRelayDeps } from '#functions/publish/outbox-relay.ts';
+import { outboxStore } from '#functions/publish/outbox-store.ts';
 import { localResources } from '#infra/stack/local-stage/resources.ts';
 import { endpoints } from '#infra/stack/endpoints.ts';
 import { kafkaClient, unique } from '../support/clients.ts';
@@ -18,6 +26,33 @@ const context = lambdaContext;
 const post = (body: unknown) => apiGatewayPost(JSON.stringify(body));
 
 const topic = localResources.usersTopic;
+
+/**
+ * The relay's dependencies as the handler builds them (the container's pool, producer and encoder,
+ * which the handler's calls share), with `adjust` changing some of them; it gets the real ones.
+ */
+async function relayDeps(
+  adjust: (real: OutboxRelayDeps) => Partial<OutboxRelayDeps> = () => ({}),
+): Promise<OutboxRelayDeps> {
+  const settings = loadSettings(PublishSettings);
+  const [db, producer, { encode }] = await Promise.all([
+    dbPool(settings),
+    kafkaProducer(settings),
+    withRegistry(settings, (registry) => latestEncoder(registry, settings.USERS_SUBJECT)),
+  ]);
+  const real: OutboxRelayDeps = {
+    outbox: outboxStore(db),
+    encode,
+    send: async (messages) => {
+      await producer.send({ topic, acks: -1, messages });
+    },
+    chunkSize: 500,
+    maxEvents: 10_000,
+    workers: 2,
+    remainingMs: () => 29_000,
+  };
+  return { ...real, ...adjust(real) };
+}
 
 /** The publish handler in-process, configured as serverless.yml configures the local stage. */
 describe('publish, in-process against PostgreSQL, Kafka and the schema registry', () => {
@@ -103,6 +138,54 @@ describe('publish, in-process against PostgreSQL, Kafka and the schema registry'
     const wanted = new Set(keys);
     const messages = await readTopicFrom(kafka, topic, from, (m) => wanted.has(String(m.key)), 3001, 5000);
     expect(messages).toHaveLength(3000);
+  });
+
+  it('answers a transient error, and crashes nothing, when the database ends a connection a worker holds', async () => {
+    await persistGeneratedUsers(pool, unique('publish-terminated'), 20);
+    const uncaught: unknown[] = [];
+    const record = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', record);
+    try {
+      const held: { client: pg.PoolClient; pid: number }[] = [];
+      const deps = await relayDeps((real) => ({
+        workers: 1,
+        // The handler's pool, with a note of each connection it hands out and its backend.
+        outbox: outboxStore({
+          connect: async () => {
+            const db = await dbPool(loadSettings(PublishSettings));
+            const client = await db.connect();
+            const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+            held.push({ client, pid: rows[0]?.pid ?? 0 });
+            return client;
+          },
+        }),
+        // While the claim waits for Kafka, its backend is terminated (as a server crash would end it).
+        send: async (messages) => {
+          const ended = held.map(
+            ({ client }) =>
+              new Promise<void>((resolve) => {
+                client.once('end', resolve);
+                setTimeout(resolve, 5000);
+              }),
+          );
+          await pool.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [
+            held.map(({ pid }) => pid),
+          ]);
+          await Promise.all(ended);
+          await real.send(messages);
+        },
+      }));
+      const failure = await relayOutbox({ drain: true }, deps).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(TransientError);
+      expect(outcomeOf(failure).statusCode).toBe(503);
+    } finally {
+      process.off('uncaughtException', record);
+    }
+    expect(uncaught).toEqual([]);
+    // The broken connection left the pool: the next call publishes the rows that claim left.
+    const response = await publish(post({ drain: true }), context());
+    expect(response.statusCode).toBe(200);
+    expect(JSON.parse(response.body)).toMatchObject({ published: 20, remaining: 0 });
   });
 
   it('refuses a bad body with 400 and its reason', async () => {

@@ -54,6 +54,13 @@ async function relayDeps(
   return { ...real, ...adjust(real) };
 }
 
+/** A promise and the function that resolves it: a step a test holds until it lets it go. */
+function gate(): { opened: Promise<void>; open: () => void } {
+  let open: () => void = () => undefined;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
+
 /** The publish handler in-process, configured as serverless.yml configures the local stage. */
 describe('publish, in-process against PostgreSQL, Kafka and the schema registry', () => {
   let publish: Handler;
@@ -83,7 +90,7 @@ describe('publish, in-process against PostgreSQL, Kafka and the schema registry'
 
     const response = await publish(post({ drain: true }), context());
     expect(response.statusCode).toBe(200);
-    expect(JSON.parse(response.body)).toEqual({ published: 1200, remaining: 0 });
+    expect(JSON.parse(response.body)).toEqual({ published: 1200, remaining: 0, inFlight: 0 });
 
     const wanted = new Set(keys);
     const messages = await readTopicFrom(kafka, topic, from, (m) => wanted.has(String(m.key)), 1200);
@@ -119,9 +126,9 @@ describe('publish, in-process against PostgreSQL, Kafka and the schema registry'
     const seed = unique('publish-max');
     await persistGeneratedUsers(pool, seed, 300);
     const first = await publish(post({ maxEvents: 120 }), context());
-    expect(JSON.parse(first.body)).toEqual({ published: 120, remaining: 180 });
+    expect(JSON.parse(first.body)).toEqual({ published: 120, remaining: 180, inFlight: 0 });
     const second = await publish(post({}), context());
-    expect(JSON.parse(second.body)).toEqual({ published: 180, remaining: 0 });
+    expect(JSON.parse(second.body)).toEqual({ published: 180, remaining: 0, inFlight: 0 });
   });
 
   it('lets concurrent callers share the outbox without sending any row twice', async () => {
@@ -138,6 +145,44 @@ describe('publish, in-process against PostgreSQL, Kafka and the schema registry'
     const wanted = new Set(keys);
     const messages = await readTopicFrom(kafka, topic, from, (m) => wanted.has(String(m.key)), 3001, 5000);
     expect(messages).toHaveLength(3000);
+  });
+
+  it('answers what a caller can still publish apart from what another call holds, and drains rows that arrive meanwhile', async () => {
+    const seed = unique('publish-held');
+    await persistGeneratedUsers(pool, seed, 1000);
+    // Call A claims the oldest 400 rows and holds them, unsent, until the test lets it go on.
+    const claimedByA = gate();
+    const goOnA = gate();
+    const a = relayOutbox(
+      { maxEvents: 400, drain: false },
+      await relayDeps((real) => ({
+        workers: 1,
+        chunkSize: 400,
+        send: async (messages) => {
+          claimedByA.open();
+          await goOnA.opened;
+          await real.send(messages);
+        },
+      })),
+    );
+    await claimedByA.opened;
+    // Call B drains beside it: 500 rows, then the last 100 (a short claim), while which 50 users
+    // more arrive; they are not held by anyone, so the drain goes on for them.
+    let late = 0;
+    const b = await relayOutbox(
+      { drain: true },
+      await relayDeps((real) => ({
+        workers: 1,
+        chunkSize: 500,
+        send: async (messages) => {
+          if (messages.length < 500 && late++ === 0) await persistGeneratedUsers(pool, `${seed}-late`, 50);
+          await real.send(messages);
+        },
+      })),
+    );
+    expect(b).toEqual({ published: 650, remaining: 0, inFlight: 400 });
+    goOnA.open();
+    expect(await a).toEqual({ published: 400, remaining: 0, inFlight: 0 });
   });
 
   it('answers a transient error, and crashes nothing, when the database ends a connection a worker holds', async () => {
@@ -185,7 +230,7 @@ describe('publish, in-process against PostgreSQL, Kafka and the schema registry'
     // The broken connection left the pool: the next call publishes the rows that claim left.
     const response = await publish(post({ drain: true }), context());
     expect(response.statusCode).toBe(200);
-    expect(JSON.parse(response.body)).toMatchObject({ published: 20, remaining: 0 });
+    expect(JSON.parse(response.body)).toEqual({ published: 20, remaining: 0, inFlight: 0 });
   });
 
   it('refuses a bad body with 400 and its reason', async () => {

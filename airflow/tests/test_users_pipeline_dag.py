@@ -238,3 +238,20 @@ def test_verify_waits_for_a_chunk_while_it_makes_progress_and_gives_up_once_it_s
     answers[:] = [status(3)] * 10
     assert module.wait_for_chunk("b1", stall_seconds=5, poll_seconds=2) is None
     assert len(answers) == 6  # polled at 0, 2, 4 and 6 s: stalled from the first answer on
+
+
+def test_publish_drains_until_nothing_is_unclaimed_or_held_by_another_relay(monkeypatch):
+    module = load_module()
+    monkeypatch.setattr(module.time, "sleep", lambda seconds: None)
+    answers = [
+        {"published": 5, "remaining": 0, "inFlight": 10},
+        # The other relay failed: the rows it held are free again, and this loop publishes them.
+        {"published": 0, "remaining": 10, "inFlight": 0},
+        {"published": 10, "remaining": 0, "inFlight": 0},
+    ]
+    monkeypatch.setattr(module, "call_function", answering(answers))
+    assert module.drain_outbox() == 15
+    assert answers == []
+    answers[:] = [{"published": 0, "remaining": 0, "inFlight": 4}] * module.PUBLISH_STALLS_ALLOWED
+    with pytest.raises(module.PipelineCallError, match="0 rows unclaimed, 4 held by another relay"):
+        module.drain_outbox()

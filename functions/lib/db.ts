@@ -55,6 +55,22 @@ export const dbPool = lazy((settings: DatabaseSettings): Promise<pg.Pool> =>
     created.on('error', (error: Error & { code?: string }) => {
       logger.warn('an idle database connection was dropped', { code: error.code });
     });
+    created.on('connect', guardClientErrors);
     return created;
   }),
 );
+
+/**
+ * Keeps a connection's death from crashing the process while the connection is checked out. The
+ * pool listens for errors on idle clients only; a client held by a caller (publish holds one across
+ * its Kafka send) whose server ends it (a crash, a restart, `pg_terminate_backend`) emits 'error'
+ * with no listener, which kills the whole process: every function of `sls offline`, or the Lambda
+ * container. Listened to here, the error is only logged: the client's next query fails (pg marks
+ * it unqueryable), the caller reports that as a TransientError, and releases the client with the
+ * error, which makes the pool drop it. Attached once per client, on the pool's 'connect'.
+ */
+export function guardClientErrors(client: pg.PoolClient): void {
+  client.on('error', (error: Error & { code?: string }) => {
+    logger.warn('a database connection was lost', { code: error.code });
+  });
+}

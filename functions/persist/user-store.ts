@@ -53,6 +53,8 @@ export async function writeUsers(
   } catch (error) {
     throw new TransientError('the database is unavailable', { cause: error });
   }
+  // Set when the connection cannot even roll back: it is released broken, so the pool drops it.
+  let broken: Error | undefined;
   try {
     await client.query('BEGIN');
     await client.query(
@@ -95,7 +97,9 @@ export async function writeUsers(
     await client.query('COMMIT');
     return { inserted, updated, unchanged: counter.rows - inserted - updated, queued: counts?.queued ?? 0 };
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+      broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+    });
     const code = (error as { code?: unknown }).code;
     // Data exceptions (22) and integrity violations (23): the batch itself is at fault, and a retry
     // would fail the same way. Anything else (connection, serialization, disk) may pass later.
@@ -109,6 +113,6 @@ export async function writeUsers(
     }
     throw new TransientError('the database write failed and was rolled back', { cause: error });
   } finally {
-    client.release();
+    client.release(broken);
   }
 }

@@ -84,3 +84,48 @@ export async function readTopicFrom(
     await consumer.disconnect();
   }
 }
+
+/**
+ * Reads every record of `topic` between two sets of offsets (`from` inclusive, `to` exclusive, as
+ * `topicEnds` gives them) that matches `keep`: the whole range, so a record written twice is read
+ * twice. Returns once each partition reached its end offset, or at the deadline with what it read.
+ */
+export async function readTopicBetween(
+  kafka: Kafka,
+  topic: string,
+  from: Map<number, string>,
+  to: Map<number, string>,
+  keep: (message: KafkaMessage) => boolean,
+  timeoutMs = 120_000,
+): Promise<(KafkaMessage & { partition: number })[]> {
+  const pending = new Set(
+    [...to].filter(([partition, end]) => BigInt(end) > BigInt(from.get(partition) ?? '0')).map(([p]) => p),
+  );
+  const found: (KafkaMessage & { partition: number })[] = [];
+  if (pending.size === 0) return found;
+  const consumer = kafka.consumer({ groupId: `test-range-reader-${Date.now()}-${Math.random()}` });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    let done: () => void = () => undefined;
+    const finished = new Promise<void>((resolve) => (done = resolve));
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      for (const [partition, offset] of from) consumer.seek({ topic, partition, offset });
+    });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: ({ message, partition }) => {
+        const end = to.get(partition);
+        if (end === undefined || BigInt(message.offset) >= BigInt(end)) return Promise.resolve();
+        if (keep(message)) found.push({ ...message, partition });
+        if (BigInt(message.offset) + 1n >= BigInt(end)) pending.delete(partition);
+        if (pending.size === 0) done();
+        return Promise.resolve();
+      },
+    });
+    await Promise.race([finished, new Promise((resolve) => setTimeout(resolve, timeoutMs))]);
+    return found;
+  } finally {
+    await consumer.disconnect();
+  }
+}

@@ -89,8 +89,9 @@ export async function routeApi(request: ApiRequest, api: ConsoleApi): Promise<un
         if (!Number.isInteger(version) || version < 1)
           throw new BadRequestError('a schema version is a whole number from 1');
         const subject = segments[1] ?? '';
-        // A subject is a name: never a path segment that would move the registry request elsewhere.
-        if (subject === '' || subject === '.' || subject === '..' || subject.includes('/'))
+        // A subject is a name: never a path segment that would move the registry request elsewhere,
+        // nor a control character (the registry answers one with a 500, which would become a 502).
+        if (subject === '' || subject === '.' || subject === '..' || /[/\p{Cc}]/u.test(subject))
           throw new BadRequestError(`not a subject name: ${JSON.stringify(subject)}`);
         return api.schemaVersion(subject, version);
       }

@@ -70,6 +70,10 @@ describe('the console API routes', () => {
     [request('GET', 'schemas/s/versions/0'), /whole number from 1/],
     [request('GET', 'schemas/%2E%2E/versions/1'), /not a subject name/],
     [request('GET', 'schemas/a%2Fb/versions/1'), /not a subject name/],
+    // The registry answers a control character in a subject with a 500, which would become a 502.
+    [request('GET', 'schemas/a%00b/versions/1'), /not a subject name: "a\\u0000b"/],
+    [request('GET', 'schemas/a%1Bb/versions/1'), /not a subject name/],
+    [request('GET', 'schemas/a%7Fb/versions/1'), /not a subject name/],
     [request('GET', 'trace/x'), /UUID/],
   ])('refuses %o with a 400 that says why', async (bad, message) => {
     await expect(routeApi(bad, fakeApi())).rejects.toMatchObject({

@@ -67,8 +67,10 @@ describe('persistBatch', () => {
   });
 
   it('takes only raw-zone keys', () => {
-    expect(() => parseBody(PersistRequest, '{"key": "../etc/passwd"}')).toThrow(BadRequestError);
-    expect(() => parseBody(PersistRequest, `{"key": "${KEY}", "force": true}`)).toThrow(
+    expect(() => parseBody(PersistRequest, '{"key": "../etc/passwd"}', 'application/json')).toThrow(
+      BadRequestError,
+    );
+    expect(() => parseBody(PersistRequest, `{"key": "${KEY}", "force": true}`, 'application/json')).toThrow(
       /Unrecognized key: "force"/,
     );
   });

@@ -168,6 +168,41 @@ describe('sinking a batch', () => {
   });
 });
 
+describe('a batch with nothing to write', () => {
+  it('dead-letters its poison records while Cassandra is down, without asking Cassandra anything', async () => {
+    const letters: DeadLetter[] = [];
+    const asked: string[] = [];
+    const deps: SinkBatchDeps = {
+      schemaFor,
+      writeUsers: () => {
+        asked.push('write');
+        return Promise.reject(new TransientError('Cassandra is unavailable'));
+      },
+      versionsOf: () => {
+        asked.push('versions');
+        return Promise.reject(new TransientError('Cassandra is unavailable'));
+      },
+      deadLetter: (sent) => {
+        letters.push(...sent);
+        return Promise.resolve();
+      },
+      now: () => new Date('2026-11-22T10:00:02Z'),
+    };
+    const poison = [
+      kafkaRecord({ key: null, value: Buffer.from('x'), offset: 0 }),
+      kafkaRecord({ key: 'k', value: Buffer.from([0, 0, 0, 0, 99, 1]), offset: 1 }),
+    ];
+    await expect(sinkBatch(mskEvent(poison), deps)).resolves.toEqual({
+      records: 2,
+      written: 0,
+      deadLettered: 2,
+      skipped: 0,
+    });
+    expect(letters.map((l) => l.reason)).toEqual(['missing key', 'unknown schema id 99']);
+    expect(asked).toEqual([]);
+  });
+});
+
 describe('write times, on Cassandra and on Amazon Keyspaces', () => {
   const now = new Date('2026-11-22T10:00:00Z');
   const minutes = (n: number): number => now.getTime() + n * 60_000;

@@ -78,6 +78,32 @@ describe('decoding a record', () => {
     );
   });
 
+  it('names the first three schema problems of an event wrong everywhere, and counts the rest', async () => {
+    const good = userEventRecord(userEvent(), SCHEMA_ID);
+    const wrong = userEvent({
+      event_id: 'x',
+      user_key: 'not-a-uuid',
+      version: 0,
+      login_uuid: 'y',
+      latitude: 500,
+      longitude: 500,
+    });
+    const reason = await reasonOf({ ...userEventRecord(wrong, SCHEMA_ID), key: good.key });
+    expect(reason).toMatch(
+      /^invalid for the schema: event_id: [^;]+; user_key: [^;]+; version: [^;]+ … and 3 more$/,
+    );
+    expect(reason.length).toBeLessThan(200);
+  });
+
+  it('bounds every dead letter reason to 500 characters, whatever built it', () => {
+    const long = `undecodable: invalid Avro for schema 7 (${'x'.repeat(2000)})`;
+    const letter = deadLetterOf(kafkaRecord({ key: 'k', value: Buffer.from('v') }), long, new Date());
+    expect(letter.reason).toHaveLength(500);
+    expect(letter.reason).toMatch(/^undecodable: invalid Avro for schema 7 \(x+…$/);
+    const short = deadLetterOf(kafkaRecord({ key: 'k', value: Buffer.from('v') }), 'missing key', new Date());
+    expect(short.reason).toBe('missing key');
+  });
+
   it('treats a registry that is down as transient, never as poison', async () => {
     const down: SchemaLookup = () =>
       Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));

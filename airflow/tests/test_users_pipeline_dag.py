@@ -157,6 +157,8 @@ class FakeResponse:
         (FakeResponse(400, {"message": "count must be at least 1"}), False),
         (FakeResponse(429, {"message": "Too Many Requests"}), True),
         (FakeResponse(503, {"message": "Kafka is unavailable"}), True),
+        # fetch's answer to a randomuser page that kept coming back short (or failing).
+        (FakeResponse(502, {"message": "randomuser kept failing for page 1 after 4 attempts"}), True),
     ],
 )
 def test_a_refusal_fails_at_once_and_a_passing_failure_is_retried(monkeypatch, answer, retried):

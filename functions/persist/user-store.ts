@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
+import { connectOrUnavailable } from '#lib/db.ts';
 import { TransientError, UnprocessableError } from '#lib/errors.ts';
 import { USER_COLUMNS, type UserRow } from './normalize.ts';
 
@@ -47,12 +48,7 @@ export async function writeUsers(
   pool: Pick<pg.Pool, 'connect'>,
   rows: Iterable<UserRow>,
 ): Promise<PersistCounts> {
-  let client: pg.PoolClient;
-  try {
-    client = await pool.connect();
-  } catch (error) {
-    throw new TransientError('the database is unavailable', { cause: error });
-  }
+  const client = await connectOrUnavailable<pg.PoolClient>(pool);
   // Set when the connection cannot even roll back: it is released broken, so the pool drops it.
   let broken: Error | undefined;
   try {

@@ -1,3 +1,4 @@
+import { connectOrUnavailable } from '#lib/db.ts';
 import { TransientError } from '#lib/errors.ts';
 import type { UserEvent } from '#lib/user-event.ts';
 
@@ -138,9 +139,9 @@ export function eventOf(row: UserEventRow & { id?: string }): UserEvent {
  */
 export function outboxStore(pool: OutboxPool): OutboxStore {
   return {
-    connect: async () => connectionOf(await connectOrFail(pool)),
+    connect: async () => connectionOf(await connectOrUnavailable(pool)),
     backlog: async () => {
-      const client = await connectOrFail(pool);
+      const client = await connectOrUnavailable(pool);
       let broken: Error | undefined;
       try {
         const { rows } = await run(client, BACKLOG, [CLAIM_LOCK_KEY]);
@@ -187,14 +188,6 @@ function connectionOf(client: OutboxClient): OutboxConnection {
       client.release(error);
     },
   };
-}
-
-async function connectOrFail(pool: OutboxPool): Promise<OutboxClient> {
-  try {
-    return await pool.connect();
-  } catch (error) {
-    throw new TransientError('the database is unavailable', { cause: error });
-  }
 }
 
 /** A statement whose failure (connection lost, serialization, timeout) may pass on the next call. */

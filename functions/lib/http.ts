@@ -62,7 +62,12 @@ export function parseBody<T extends z.ZodType>(
   try {
     value = JSON.parse(body);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    // V8 quotes the start of the body ("… \"abc@x…\" is not valid JSON"), which the refusal's log
+    // line would keep: whatever a client sent, personal data included. The position stays.
+    const reason = (error instanceof Error ? error.message : String(error)).replace(
+      /"(?:[^"\\]|\\.)*"(?:\.\.\.)?/g,
+      '…',
+    );
     const cut = reason.length <= PARSER_MESSAGE_MAX ? reason : `${reason.slice(0, PARSER_MESSAGE_MAX)}…`;
     throw new BadRequestError(`the body is not valid JSON: ${cut}`, { cause: error });
   }

@@ -151,6 +151,15 @@ describe('httpHandler', () => {
     expect(message.length).toBeLessThanOrEqual('the body is not valid JSON: '.length + 121);
   });
 
+  it('keeps what the client sent out of the reason, and so out of the log line, but not the position', async () => {
+    const handler = httpHandler(Body, () => Promise.resolve({}));
+    const result = await handler(postEvent('ana.lopez@example.com is my e-mail'), context);
+    const { message } = JSON.parse(result.body) as { message: string };
+    expect(message).toMatch(/^the body is not valid JSON: /);
+    expect(message).not.toContain('ana.lopez');
+    expect(JSON.parse(result.body)).toMatchObject({ error: 'bad-request' });
+  });
+
   it.each([
     ['text/plain', 'Content-Type text/plain'],
     ['application/x-www-form-urlencoded', 'Content-Type application/x-www-form-urlencoded'],

@@ -65,7 +65,9 @@ describe('fetch and persist over HTTP', () => {
 
   it.each([
     ['fetch', '{"count": ', 400, /^the body is not valid JSON: /],
-    ['fetch', 'null', 400, /^the body is JSON null: send a JSON object$/],
+    // serverless-offline hands a JSON `null` body to the function as no body at all (API Gateway
+    // passes the text "null", which bad-input.test.ts sends in-process and which gets its own message).
+    ['fetch', 'null', 400, /^the body is empty: send a JSON object/],
     ['fetch', '{"count": 10, "pages": 2}', 400, /Unrecognized key: "pages"/],
     ['fetch', '{"count": 0}', 400, /count must be at least 1/],
     ['fetch', '{"count": -4}', 400, /count must be at least 1/],

@@ -26,12 +26,10 @@ import pg from 'pg';
 import { ensureTopic } from '#infra/pipeline/topics.ts';
 import { endpoints } from '#infra/stack/endpoints.ts';
 import { stackHome } from '#infra/stack/lib/paths.ts';
-import { waitUntil } from '#infra/stack/lib/wait.ts';
 import { localCassandra, localKafka } from '#infra/stack/local-stage/clients.ts';
 import { localApiKey, localDatabaseUrl, localResources } from '#infra/stack/local-stage/resources.ts';
 import { allRunning, down, up } from '#infra/stack/stack.ts';
 import { sunkAtOf } from '#lib/snapshot/freshness.ts';
-import { consumerLag } from '#lib/snapshot/topic.ts';
 import { UserEvent } from '#lib/user-event.ts';
 import {
   CompressionTypes,
@@ -58,6 +56,7 @@ import {
 } from './bench/report.ts';
 import { writeResults } from './bench-lib.ts';
 import { pipelineClient } from './http-client.ts';
+import { caughtUp, sparkCaughtUp as sparkGroupsCaughtUp } from './pipeline-waits.ts';
 import { startOffline } from './offline.ts';
 import { runMain, say } from './cli.ts';
 
@@ -97,21 +96,9 @@ const percentile = (sorted: readonly number[], p: number): number =>
   Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0);
 const thousands = (n: number): string => Math.round(n).toLocaleString('en-US');
 
-/** Waits until a consumer group has committed everything in the topic. */
-async function caughtUp(admin: Admin, groupId: string, timeoutMs: number): Promise<boolean> {
-  return (
-    await waitUntil(async () => (await consumerLag(admin, groupId, topic)) === 0, {
-      timeoutMs,
-      intervalMs: 250,
-    })
-  ).ok;
-}
-
 /** Waits (5 minutes at most) until every Spark query has committed the whole topic. */
 async function sparkCaughtUp(admin: Admin): Promise<void> {
-  for (const group of localResources.sparkConsumerGroups) {
-    if (!(await caughtUp(admin, group, 5 * 60_000))) say(`  Spark's ${group} is still behind; going on`);
-  }
+  for (const group of await sparkGroupsCaughtUp(admin)) say(`  Spark's ${group} is still behind; going on`);
 }
 
 /** Each user's delay from its PostgreSQL commit to its write in Cassandra, ms, sorted; `limit` users at most. */

@@ -28,7 +28,7 @@ function context() {
 
 const post = (body) => ({
   httpMethod: 'POST',
-  headers: {},
+  headers: { 'content-type': 'application/json' },
   body: JSON.stringify(body),
   requestContext: { requestId: `host-${Date.now()}` },
 });

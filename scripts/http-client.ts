@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { setTimeout } from 'node:timers/promises';
 
 /**
  * POSTs JSON on a fresh connection (no keep-alive), so that a test never reuses a socket the server
@@ -50,13 +51,21 @@ export function pipelineClient(baseUrl: string, apiKey: string) {
     persist: (key: string) => call('persist', { key }),
     /** How far a batch has come: its users in PostgreSQL, published, and in Cassandra. */
     status: (batchId: string) => call('status', { batchId }),
-    /** Publishes until the outbox is empty; returns how many events that took. */
+    /** One publish call of at most `maxEvents` (the DAG's lanes call it so). */
+    publish: (maxEvents: number) => call('publish', { maxEvents }),
+    /**
+     * Publishes until the outbox is empty, rows another call holds included (they end published, or
+     * freed for this loop if that call fails); returns how many events this loop published.
+     */
     drain: async (): Promise<number> => {
       let published = 0;
-      for (let remaining = 1; remaining > 0;) {
+      for (let left = 1; left > 0;) {
         const body = await call('publish', { drain: true });
-        published += Number(body['published']);
-        remaining = Number(body['remaining']);
+        const now = Number(body['published']);
+        published += now;
+        left = Number(body['remaining']) + Number(body['inFlight'] ?? 0);
+        // Only others' claims left: give them a moment rather than asking again at once.
+        if (left > 0 && now === 0) await setTimeout(200);
       }
       return published;
     },

@@ -8,7 +8,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
 import { stackHome } from '#infra/stack/lib/paths.ts';
 import { onPath } from '#infra/stack/lib/toolchain.ts';
 import { airflowBin, provisionAirflowVenv } from '#infra/stack/services/airflow.ts';
@@ -16,6 +15,7 @@ import { pipelineServiceNames } from '#infra/stack/services/index.ts';
 import { provisionSpark, sparkBin } from '#infra/stack/services/spark.ts';
 import { allRunning, down, up } from '#infra/stack/stack.ts';
 import { runMain, say } from './cli.ts';
+import { countsLine, pytestTally, totalOf, vitestTally, type SuiteRun } from './test-counts.ts';
 
 const timings: string[] = [];
 
@@ -52,15 +52,13 @@ function ensureDebianPackage(command: string, pkg: string, why: string): void {
   }
 }
 
-const VitestReport = z.object({
-  numPassedTests: z.number(),
-  numFailedTests: z.number(),
-  numPendingTests: z.number(),
-});
 const reportsDir = path.join(stackHome, 'test-reports');
 
+/** Each suite's exit status, for the closing counts (a suite can fail with no failed test). */
+const suiteExits = new Map<string, boolean>();
+
 function vitest(project: string): boolean {
-  return step(project, 'vitest', [
+  const ok = step(project, 'vitest', [
     'run',
     '--project',
     project,
@@ -68,50 +66,31 @@ function vitest(project: string): boolean {
     '--reporter=json',
     `--outputFile.json=${path.join(reportsDir, `${project}.json`)}`,
   ]);
+  suiteExits.set(project, ok);
+  return ok;
 }
 
 /** A pytest suite, run by the given venv's Python, reporting into a JUnit XML file for the counts. */
 function pytest(name: string, python: string, folder: string): boolean {
-  return step(name, python, [
+  const ok = step(name, python, [
     '-m',
     'pytest',
     '-q',
     folder,
     `--junitxml=${path.join(reportsDir, `${name}.xml`)}`,
   ]);
+  suiteExits.set(name, ok);
+  return ok;
 }
 
-/** The counts of a pytest JUnit XML report (its testsuite element's attributes). */
-function pytestCounts(file: string): { passed: number; failed: number; skipped: number } {
-  const suite = /<testsuite\b[^>]*>/.exec(readFileSync(file, 'utf8'))?.[0] ?? '';
-  const attribute = (name: string): number => Number(new RegExp(`\\b${name}="(\\d+)"`).exec(suite)?.[1] ?? 0);
-  const failed = attribute('failures') + attribute('errors');
-  const skipped = attribute('skipped');
-  return { passed: attribute('tests') - failed - skipped, failed, skipped };
-}
-
-function counts(
-  projects: readonly string[],
-  pytestSuites: readonly string[],
-): { passed: number; failed: number; skipped: number } {
-  const total = { passed: 0, failed: 0, skipped: 0 };
-  for (const suite of pytestSuites) {
-    const file = path.join(reportsDir, `${suite}.xml`);
-    if (!existsSync(file)) continue;
-    const suiteCounts = pytestCounts(file);
-    total.passed += suiteCounts.passed;
-    total.failed += suiteCounts.failed;
-    total.skipped += suiteCounts.skipped;
-  }
-  for (const project of projects) {
-    const file = path.join(reportsDir, `${project}.json`);
-    if (!existsSync(file)) continue;
-    const report = VitestReport.parse(JSON.parse(readFileSync(file, 'utf8')));
-    total.passed += report.numPassedTests;
-    total.failed += report.numFailedTests;
-    total.skipped += report.numPendingTests;
-  }
-  return total;
+/** A suite's report file and exit status; a suite that never ran has neither. */
+function suiteRun(name: string, file: string): SuiteRun {
+  const report = path.join(reportsDir, file);
+  return {
+    name,
+    report: existsSync(report) ? readFileSync(report, 'utf8') : undefined,
+    exitedOk: suiteExits.get(name) ?? false,
+  };
 }
 
 async function main(): Promise<number> {
@@ -155,10 +134,13 @@ async function main(): Promise<number> {
       });
     }
   }
-  const { passed, failed, skipped } = counts(['unit', 'integration', 'e2e'], ['dag', 'spark']);
+  const total = totalOf([
+    ...['dag', 'spark'].map((name) => pytestTally(suiteRun(name, `${name}.xml`))),
+    ...['unit', 'integration', 'e2e'].map((name) => vitestTally(suiteRun(name, `${name}.json`))),
+  ]);
   say(`\n${timings.join('\n')}\ntotal        ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
-  say(`${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`);
-  return ok && failed === 0 ? 0 : 1;
+  say(countsLine(total));
+  return ok && total.failed === 0 ? 0 : 1;
 }
 
 runMain('test', main, {

@@ -195,13 +195,43 @@ def wait_for_chunk(
         time.sleep(poll_seconds)
 
 
+def drain_outbox() -> int:
+    """Calls publish to drain until the outbox is empty; returns how many events the calls published.
+
+    A call answers the rows left unclaimed (``remaining``) and those another relay holds
+    (``inFlight``): those end published by it, or freed for the next call if it fails, so the loop
+    goes on until both are 0. Calls that publish nothing while rows remain are spaced out, and after
+    a few the task fails so that Airflow retries it later.
+    """
+    total = 0
+    stalls = 0
+    while True:
+        result = call_function("publish", {"drain": True})
+        total += result["published"]
+        in_flight = result.get("inFlight", 0)
+        if result["remaining"] == 0 and in_flight == 0:
+            break
+        stalls = stalls + 1 if result["published"] == 0 else 0
+        if stalls >= PUBLISH_STALLS_ALLOWED:
+            raise PipelineCallError(
+                f"publish made no progress in {stalls} calls: {result['remaining']} rows unclaimed, "
+                f"{in_flight} held by another relay"
+            )
+        if stalls > 0:
+            time.sleep(PUBLISH_STALL_PAUSE_SECONDS)
+        log.info("published %d so far, %d remaining, %d in flight", total, result["remaining"], in_flight)
+    log.info("published %d events", total)
+    return total
+
+
 @dag(
     dag_id="users_pipeline",
     description="randomuser -> S3 -> PostgreSQL -> Kafka -> Cassandra, in chunks of 5,000 users",
     schedule="*/5 * * * *",
     start_date=pendulum.datetime(2026, 11, 1, tz="UTC"),
     catchup=False,
-    max_active_runs=1,
+    # Runs of other seeds (or the same) can go at once: every step is idempotent (the chaos run's load).
+    max_active_runs=3,
     # A million users take some 15 minutes here, and about 4 h 10 min on AWS at randomuser.me's rate.
     dagrun_timeout=timedelta(hours=6),
     tags=["users-pipeline", "http"],
@@ -266,28 +296,8 @@ def users_pipeline() -> None:
 
     @task(execution_timeout=timedelta(minutes=10))
     def publish(lanes: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
-        """Relays the outbox to Kafka until it is empty (each call drains within its own time limit).
-
-        Calls that publish nothing while rows remain (another relay holds them) are spaced out, and
-        after a few the task fails so that Airflow retries it later. Returns the run's batches.
-        """
-        total = 0
-        stalls = 0
-        while True:
-            result = call_function("publish", {"drain": True})
-            total += result["published"]
-            if result["remaining"] == 0:
-                break
-            stalls = stalls + 1 if result["published"] == 0 else 0
-            if stalls >= PUBLISH_STALLS_ALLOWED:
-                raise PipelineCallError(
-                    f"publish made no progress in {stalls} calls: {result['remaining']} rows remain, "
-                    "held by another relay"
-                )
-            if stalls > 0:
-                time.sleep(PUBLISH_STALL_PAUSE_SECONDS)
-            log.info("published %d so far, %d remaining", total, result["remaining"])
-        log.info("published %d events", total)
+        """Relays the outbox to Kafka until it is empty (see drain_outbox). Returns the run's batches."""
+        drain_outbox()
         return [batch for lane in lanes for batch in lane]
 
     @task(execution_timeout=timedelta(hours=1))

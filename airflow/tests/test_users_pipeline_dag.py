@@ -82,7 +82,7 @@ def test_a_run_is_split_into_pages_of_the_seed_dealt_round_robin_to_lanes():
 def test_is_scheduled_without_catchup_one_run_at_a_time_and_tagged(dag):
     assert dag.schedule == "*/5 * * * *"
     assert dag.catchup is False
-    assert dag.max_active_runs == 1
+    assert dag.max_active_runs == 3
     assert dag.start_date.tzinfo is not None
     assert dag.dagrun_timeout is not None
     assert "users-pipeline" in dag.tags
@@ -157,6 +157,8 @@ class FakeResponse:
         (FakeResponse(400, {"message": "count must be at least 1"}), False),
         (FakeResponse(429, {"message": "Too Many Requests"}), True),
         (FakeResponse(503, {"message": "Kafka is unavailable"}), True),
+        # fetch's answer to a randomuser page that kept coming back short (or failing).
+        (FakeResponse(502, {"message": "randomuser kept failing for page 1 after 4 attempts"}), True),
     ],
 )
 def test_a_refusal_fails_at_once_and_a_passing_failure_is_retried(monkeypatch, answer, retried):
@@ -238,3 +240,20 @@ def test_verify_waits_for_a_chunk_while_it_makes_progress_and_gives_up_once_it_s
     answers[:] = [status(3)] * 10
     assert module.wait_for_chunk("b1", stall_seconds=5, poll_seconds=2) is None
     assert len(answers) == 6  # polled at 0, 2, 4 and 6 s: stalled from the first answer on
+
+
+def test_publish_drains_until_nothing_is_unclaimed_or_held_by_another_relay(monkeypatch):
+    module = load_module()
+    monkeypatch.setattr(module.time, "sleep", lambda seconds: None)
+    answers = [
+        {"published": 5, "remaining": 0, "inFlight": 10},
+        # The other relay failed: the rows it held are free again, and this loop publishes them.
+        {"published": 0, "remaining": 10, "inFlight": 0},
+        {"published": 10, "remaining": 0, "inFlight": 0},
+    ]
+    monkeypatch.setattr(module, "call_function", answering(answers))
+    assert module.drain_outbox() == 15
+    assert answers == []
+    answers[:] = [{"published": 0, "remaining": 0, "inFlight": 4}] * module.PUBLISH_STALLS_ALLOWED
+    with pytest.raises(module.PipelineCallError, match="0 rows unclaimed, 4 held by another relay"):
+        module.drain_outbox()

@@ -6,6 +6,7 @@ import { cassandraSession } from '#lib/cassandra.ts';
 import { ConsoleSettings, loadSettings } from '#lib/config.ts';
 import { dbPool } from '#lib/db.ts';
 import { loggableError, NotFoundError, outcomeOf } from '#lib/errors.ts';
+import { headerOf } from '#lib/http.ts';
 import { kafkaAdmin, kafkaProducer } from '#lib/kafka.ts';
 import { logger } from '#lib/logger.ts';
 import { lazy } from '#lib/once.ts';
@@ -201,7 +202,16 @@ export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
       const query = Object.fromEntries(Object.entries(event.queryStringParameters ?? {}));
       return json(
         200,
-        await routeApi({ method: event.httpMethod, path: below.slice(4), query, body: event.body }, api),
+        await routeApi(
+          {
+            method: event.httpMethod,
+            path: below.slice(4),
+            query,
+            body: event.body,
+            contentType: headerOf(event.headers, 'content-type'),
+          },
+          api,
+        ),
       );
     } catch (error) {
       const outcome = outcomeOf(error);

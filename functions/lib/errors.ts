@@ -3,12 +3,24 @@
  * what only the logs may see. `outcomeOf` maps a kind to its outcome in one place.
  */
 export abstract class PipelineError extends Error {
-  abstract readonly kind: 'bad-request' | 'not-found' | 'unprocessable' | 'upstream' | 'transient' | 'config';
+  abstract readonly kind:
+    | 'bad-request'
+    | 'unsupported-media-type'
+    | 'not-found'
+    | 'unprocessable'
+    | 'upstream'
+    | 'transient'
+    | 'config';
 }
 
 /** The request itself is wrong (malformed JSON, unknown fields, a count out of range). */
 export class BadRequestError extends PipelineError {
   readonly kind = 'bad-request';
+}
+
+/** The body is not sent as JSON (a Content-Type other than application/json). */
+export class UnsupportedMediaTypeError extends PipelineError {
+  readonly kind = 'unsupported-media-type';
 }
 
 /** What the request names does not exist (an unknown batch key). */
@@ -80,6 +92,8 @@ export function outcomeOf(error: unknown): HttpOutcome {
   switch (error.kind) {
     case 'bad-request':
       return { statusCode: 400, body: { error: error.kind, message: error.message } };
+    case 'unsupported-media-type':
+      return { statusCode: 415, body: { error: error.kind, message: error.message } };
     case 'not-found':
       return { statusCode: 404, body: { error: error.kind, message: error.message } };
     case 'unprocessable':

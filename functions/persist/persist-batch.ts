@@ -6,11 +6,23 @@ import { INVALID_JSON, type RawStore } from '#lib/raw-store.ts';
 import { normalizedRows, type UserRow } from './normalize.ts';
 import type { PersistCounts } from './user-store.ts';
 
-/** POST /persist body: the raw-zone key fetch returned. */
+/**
+ * POST /persist body: the raw-zone key fetch returned. Letters, digits and `_=.-` only (so no NUL,
+ * control character or space), and no empty, `.` or `..` segment: S3 keys are literal, so no
+ * traversal could happen, but such a key is never one fetch wrote, and saying so beats a 404.
+ */
 export const PersistRequest = z.strictObject({
   key: z
     .string()
-    .regex(/^raw\/[\w=./-]+\.json$/, 'key must be a raw-zone key such as raw/date=…/batch=….json'),
+    .regex(/^raw\/[\w=./-]+\.json$/, 'key must be a raw-zone key such as raw/date=…/batch=….json')
+    .refine(
+      (key) => !key.split('/').some((segment) => segment === '.' || segment === '..'),
+      'key must not have a . or .. segment: raw-zone keys name their batch directly',
+    )
+    .refine(
+      (key) => !key.split('/').includes(''),
+      'key must not have an empty segment (//): raw-zone keys are raw/date=…/batch=….json',
+    ),
 });
 export type PersistRequest = z.infer<typeof PersistRequest>;
 

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
+import { connectOrUnavailable } from '#lib/db.ts';
 import { TransientError, UnprocessableError } from '#lib/errors.ts';
 import { USER_COLUMNS, type UserRow } from './normalize.ts';
 
@@ -47,12 +48,9 @@ export async function writeUsers(
   pool: Pick<pg.Pool, 'connect'>,
   rows: Iterable<UserRow>,
 ): Promise<PersistCounts> {
-  let client: pg.PoolClient;
-  try {
-    client = await pool.connect();
-  } catch (error) {
-    throw new TransientError('the database is unavailable', { cause: error });
-  }
+  const client = await connectOrUnavailable<pg.PoolClient>(pool);
+  // Set when the connection cannot even roll back: it is released broken, so the pool drops it.
+  let broken: Error | undefined;
   try {
     await client.query('BEGIN');
     await client.query(
@@ -95,7 +93,9 @@ export async function writeUsers(
     await client.query('COMMIT');
     return { inserted, updated, unchanged: counter.rows - inserted - updated, queued: counts?.queued ?? 0 };
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+      broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+    });
     const code = (error as { code?: unknown }).code;
     // Data exceptions (22) and integrity violations (23): the batch itself is at fault, and a retry
     // would fail the same way. Anything else (connection, serialization, disk) may pass later.
@@ -109,6 +109,6 @@ export async function writeUsers(
     }
     throw new TransientError('the database write failed and was rolled back', { cause: error });
   } finally {
-    client.release();
+    client.release(broken);
   }
 }

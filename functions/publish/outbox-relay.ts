@@ -37,8 +37,10 @@ export interface OutboxRelayDeps {
 export interface PublishResult {
   /** Events sent and acknowledged, and their outbox rows marked, by this call. */
   readonly published: number;
-  /** Outbox rows still unpublished when the call ended (others' claims included). */
+  /** Outbox rows unpublished and unclaimed when the call ended: what another call would publish. */
   readonly remaining: number;
+  /** Outbox rows other calls held in open claims when the call ended: theirs to publish. */
+  readonly inFlight: number;
 }
 
 /** Stop claiming when less than this is left of the call: a chunk's send and mark must fit. */
@@ -78,7 +80,10 @@ export async function relayOutbox(request: PublishRequest, deps: OutboxRelayDeps
         const sent = await relayChunk(connection, size, deps, sendOneAtATime);
         reserved -= size - sent;
         published += sent;
-        if (sent < size) exhausted = true;
+        // Only an empty claim means nothing is left to claim. A short one took what was unclaimed
+        // when it ran; rows another call held then may be free again (its call failed), and rows
+        // persisted meanwhile are new: the next claim finds them, or finds none and ends the call.
+        if (sent === 0) exhausted = true;
       }
     } catch (error) {
       // The other workers stop claiming too: the call fails, and what is unmarked is sent next time.
@@ -93,9 +98,9 @@ export async function relayOutbox(request: PublishRequest, deps: OutboxRelayDeps
   const outcomes = await Promise.allSettled(Array.from({ length: deps.workers }, worker));
   const failed = outcomes.find((o) => o.status === 'rejected');
   if (failed !== undefined) throw failed.reason;
-  const remaining = await deps.outbox.countRemaining();
-  logger.info('outbox relayed', { published, remaining });
-  return { published, remaining };
+  const { remaining, inFlight } = await deps.outbox.backlog();
+  logger.info('outbox relayed', { published, remaining, inFlight });
+  return { published, remaining, inFlight };
 }
 
 /** One claim → send → mark transaction; returns how many events it published (0: nothing left). */

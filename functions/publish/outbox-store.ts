@@ -1,3 +1,4 @@
+import { connectOrUnavailable } from '#lib/db.ts';
 import { TransientError } from '#lib/errors.ts';
 import type { UserEvent } from '#lib/user-event.ts';
 
@@ -22,7 +23,8 @@ export interface ClaimedEvent {
 export interface OutboxTransaction {
   /**
    * Claims up to `limit` unpublished rows, oldest first, locked until the transaction ends; rows that
-   * another open transaction holds are skipped, so concurrent claims take disjoint rows.
+   * another open transaction holds are skipped, so concurrent claims take disjoint rows. At most one
+   * claim per transaction: the transaction announces how many rows it holds (see `backlog`).
    */
   claim(limit: number): Promise<ClaimedEvent[]>;
   /** Marks rows published: it takes effect, and frees them from re-sending, when the transaction commits. */
@@ -40,12 +42,20 @@ export interface OutboxConnection {
   release(error?: Error): void;
 }
 
+/** The unpublished outbox rows, told apart by whether a caller could claim them now. */
+export interface OutboxBacklog {
+  /** Unpublished rows no open claim holds: what the next call would claim. */
+  readonly remaining: number;
+  /** Unpublished rows other calls hold in open claims: sent and marked by them, or freed if they fail. */
+  readonly inFlight: number;
+}
+
 /** The outbox as the relay uses it: a connection per worker, and what is left at the end. */
 export interface OutboxStore {
   /** A connection of its own (each claim is a transaction on it); unavailable is a TransientError. */
   connect(): Promise<OutboxConnection>;
-  /** Outbox rows still unpublished, others' claims included. */
-  countRemaining(): Promise<number>;
+  /** The unpublished rows, those held by open claims apart. */
+  backlog(): Promise<OutboxBacklog>;
 }
 
 /** A user event row as pg returns USER_EVENT_COLUMNS: the epoch milliseconds arrive as strings. */
@@ -91,7 +101,26 @@ const CLAIM = `
 
 const MARK = 'UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])';
 
-const REMAINING = 'SELECT count(*)::int AS remaining FROM outbox WHERE published_at IS NULL';
+/**
+ * The first key of the advisory lock by which a claim announces how many rows it holds. Row locks
+ * are visible to no other session, so a claim also takes a shared, transaction-scoped advisory lock
+ * (this key, its row count), which pg_locks shows to everyone and which ends with the transaction,
+ * as the row locks do. Shared locks never wait for each other: it costs one statement per claim.
+ */
+export const CLAIM_LOCK_KEY = 0x6f757462; // 'outb'
+
+const ANNOUNCE_CLAIM = 'SELECT pg_advisory_xact_lock_shared($1, $2)';
+
+/**
+ * The unpublished rows and those open claims hold, read in one statement. A claim that ends between
+ * the two reads counts as unpublished and not held: the answer errs towards more work, never less.
+ */
+const BACKLOG = `
+  SELECT (SELECT count(*)::int FROM outbox WHERE published_at IS NULL) AS unpublished,
+         (SELECT coalesce(sum(objid::int8), 0)::int FROM pg_locks
+           WHERE locktype = 'advisory' AND granted AND classid = $1::int8::oid AND objsubid = 2
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+         ) AS in_flight`;
 
 /** A row of USER_EVENT_COLUMNS as the event the Avro schema describes. */
 export function eventOf(row: UserEventRow & { id?: string }): UserEvent {
@@ -110,14 +139,20 @@ export function eventOf(row: UserEventRow & { id?: string }): UserEvent {
  */
 export function outboxStore(pool: OutboxPool): OutboxStore {
   return {
-    connect: async () => connectionOf(await connectOrFail(pool)),
-    countRemaining: async () => {
-      const client = await connectOrFail(pool);
+    connect: async () => connectionOf(await connectOrUnavailable(pool)),
+    backlog: async () => {
+      const client = await connectOrUnavailable(pool);
+      let broken: Error | undefined;
       try {
-        const { rows } = await run(client, REMAINING);
-        return Number(rows[0]?.['remaining'] ?? 0);
+        const { rows } = await run(client, BACKLOG, [CLAIM_LOCK_KEY]);
+        const unpublished = Number(rows[0]?.['unpublished'] ?? 0);
+        const inFlight = Math.min(unpublished, Number(rows[0]?.['in_flight'] ?? 0));
+        return { remaining: unpublished - inFlight, inFlight };
+      } catch (error) {
+        broken = error instanceof Error ? error : new Error(String(error));
+        throw error;
       } finally {
-        client.release();
+        client.release(broken);
       }
     },
   };
@@ -128,6 +163,7 @@ function connectionOf(client: OutboxClient): OutboxConnection {
     claim: async (limit) => {
       // The claim's columns are the ClaimedRow's, by construction of CLAIM.
       const rows = (await run(client, CLAIM, [limit])).rows as unknown as ClaimedRow[];
+      if (rows.length > 0) await run(client, ANNOUNCE_CLAIM, [CLAIM_LOCK_KEY, rows.length]);
       return rows.map((row) => ({ id: row.id, event: eventOf(row) }));
     },
     markPublished: async (ids) => {
@@ -152,14 +188,6 @@ function connectionOf(client: OutboxClient): OutboxConnection {
       client.release(error);
     },
   };
-}
-
-async function connectOrFail(pool: OutboxPool): Promise<OutboxClient> {
-  try {
-    return await pool.connect();
-  } catch (error) {
-    throw new TransientError('the database is unavailable', { cause: error });
-  }
 }
 
 /** A statement whose failure (connection lost, serialization, timeout) may pass on the next call. */

@@ -26,14 +26,22 @@ export type DeadLetter = z.infer<typeof DeadLetter>;
 /** SQS's message size limit, less room for the JSON around the record. */
 const MAX_BODY_BYTES = 240 * 1024;
 
-/** The dead letter of a poison record. */
+/** The longest reason a dead letter keeps: enough to act on, short enough to group and to log. */
+export const MAX_REASON_CHARS = 500;
+
+/** `reason`, cut to MAX_REASON_CHARS (an ellipsis marks the cut). */
+export function boundedReason(reason: string): string {
+  return reason.length <= MAX_REASON_CHARS ? reason : `${reason.slice(0, MAX_REASON_CHARS - 1)}…`;
+}
+
+/** The dead letter of a poison record; its reason is bounded (boundedReason). */
 export function deadLetterOf(record: KafkaRecord, reason: string, failedAt: Date): DeadLetter {
   const letter: DeadLetter = {
     topic: record.topic,
     partition: record.partition,
     offset: record.offset,
     timestamp: record.timestamp,
-    reason,
+    reason: boundedReason(reason),
     key: record.key ?? null,
     value: record.value ?? null,
     headers: record.headers,

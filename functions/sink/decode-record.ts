@@ -18,6 +18,20 @@ export type DecodedRecord =
 
 const poison = (record: KafkaRecord, reason: string): DecodedRecord => ({ kind: 'poison', record, reason });
 
+/** How many of a record's schema problems its reason names; the rest are counted. */
+const ISSUES_NAMED = 3;
+
+/**
+ * Why an event fails the UserEvent rules: its first problems as field paths and expectations (never
+ * the values, which are personal data), and how many more there are. A record wrong everywhere
+ * would otherwise carry some 2 KB of reason into every dead letter and log line.
+ */
+export function issuesReason(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
+  const named = issues.slice(0, ISSUES_NAMED).map((i) => `${i.path.map(String).join('.')}: ${i.message}`);
+  const more = issues.length - named.length;
+  return `invalid for the schema: ${named.join('; ')}${more > 0 ? ` … and ${more} more` : ''}`;
+}
+
 /**
  * Decodes one record: base64 → Confluent wire format (magic byte 0, schema id) → Avro with the writer
  * schema from the registry → the UserEvent rules. Everything that can never succeed is poison with a
@@ -49,8 +63,7 @@ export async function decodeRecord(record: KafkaRecord, schemaFor: SchemaLookup)
   }
   const parsed = UserEvent.safeParse(decoded);
   if (!parsed.success) {
-    const fields = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    return poison(record, `invalid for the schema: ${fields}`);
+    return poison(record, issuesReason(parsed.error.issues));
   }
   const key = Buffer.from(record.key, 'base64').toString('utf8');
   if (key !== parsed.data.user_key) return poison(record, 'the record key is not the event user_key');

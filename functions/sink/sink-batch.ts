@@ -10,7 +10,7 @@ import { writeTimeCheck, type CassandraTarget } from './write-time.ts';
 /** What the sink needs: the registry, the store, the dead-letter queue, and where it writes. */
 export interface SinkBatchDeps {
   readonly schemaFor: SchemaLookup;
-  /** Upserts users; rejects with a TransientError when the store is down. */
+  /** Upserts users (called only with at least one); rejects with a TransientError when the store is down. */
   readonly writeUsers: (events: readonly UserEvent[]) => Promise<void>;
   /** The version the store holds for each key it has (asked only about events too old for Keyspaces). */
   readonly versionsOf: (userKeys: readonly string[]) => Promise<ReadonlyMap<string, number>>;
@@ -39,7 +39,8 @@ const DECODE_CONCURRENCY = 16;
  * poison ones with their reasons, so one bad record never blocks its partition. Transient failures
  * (Cassandra, the registry or the queue unavailable) reject, so the trigger retries the whole batch;
  * the writes are idempotent upserts, so a retry changes nothing that already landed. Dead letters go
- * last: a batch that fails to write is retried before any of its records are dead-lettered.
+ * last: a batch that fails to write is retried before any of its records are dead-lettered. A batch
+ * with nothing to write never touches the store.
  */
 export async function sinkBatch(event: KafkaEvent, deps: SinkBatchDeps): Promise<SinkBatchResult> {
   const records = recordsOf(event);
@@ -54,7 +55,9 @@ export async function sinkBatch(event: KafkaEvent, deps: SinkBatchDeps): Promise
     ...decoded.flatMap((d) => (d.kind === 'poison' ? [deadLetterOf(d.record, d.reason, now)] : [])),
     ...unwritable.map(({ record, reason }) => deadLetterOf(record, reason, now)),
   ];
-  await deps.writeUsers(events);
+  // Nothing to write, nothing to connect to: a batch of poison records alone must not wait on
+  // Cassandra (the handler connects inside writeUsers), and its dead letters go out even while it is down.
+  if (events.length > 0) await deps.writeUsers(events);
   if (letters.length > 0) {
     await deps.deadLetter(letters);
     for (const letter of letters) {

@@ -1,6 +1,6 @@
 import { cassandraSession } from '#lib/cassandra.ts';
 import { loadSettings, StatusSettings } from '#lib/config.ts';
-import { dbPool } from '#lib/db.ts';
+import { dbPool, withConnection } from '#lib/db.ts';
 import { httpHandler } from '#lib/http.ts';
 import { batchStatus, StatusRequest, type BatchStatusDeps } from './batch-status.ts';
 import { versionsInCassandra } from '#lib/user-rows.ts';
@@ -13,7 +13,9 @@ import { usersOfBatch } from '#lib/snapshot/batches.ts';
 const settings = loadSettings(StatusSettings);
 
 const deps: BatchStatusDeps = {
-  usersOfBatch: async (batchId) => usersOfBatch(await dbPool(settings), batchId),
+  // On a connection of its own, so that a database outage is a 503 like persist's and publish's.
+  usersOfBatch: async (batchId) =>
+    withConnection(await dbPool(settings), (client) => usersOfBatch(client, batchId)),
   versionsInCassandra: async (keys) => versionsInCassandra(await cassandraSession(settings), keys),
 };
 

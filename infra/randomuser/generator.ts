@@ -77,8 +77,11 @@ export function parseQuery(query: Query, randomSeed: () => string): Request {
   };
 }
 
-/** A small fast PRNG (sfc32) seeded from md5(seed + page), so a seed and page always give the same users. */
-class Random {
+/**
+ * A small fast PRNG (sfc32) seeded from md5(seed + page), so a seed and page always give the same
+ * users. The chaos suite draws its fault schedule from it too, so that a seed repeats a schedule.
+ */
+export class Random {
   private a: number;
   private b: number;
   private c: number;

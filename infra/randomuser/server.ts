@@ -1,14 +1,16 @@
 /**
  * A randomuser.me-compatible HTTP source for offline runs, tests and benchmarks, with fault switches.
  *
- *   GET    /api/?results=N&seed=S&page=P&nat=…&inc=…&exc=…&noinfo   the v1.4 API
+ *   GET    /api/1.4/?results=N&seed=S&page=P&nat=…&inc=…&exc=…&noinfo   the v1.4 API (fetch asks this)
+ *   GET    /api/?…                                                  the same (the real API's default version)
  *   POST   /_faults {"kind": …, "times": N, "delayMs": M}               make the next N API calls fail
  *   DELETE /_faults                                                     clear every pending fault
  *   GET    /_health                                                     liveness
  *
  * Fault kinds: 429 (the real API's error body), 500, 503, html (an HTML error page with status 500),
- * malformed (status 200, truncated JSON), no-results (status 200, a body without `results`), slow
- * (answers normally after `delayMs`).
+ * malformed (status 200, truncated JSON), no-results (status 200, a body without `results`), short
+ * (status 200, `"results": []` though `info.results` counts what was asked, as the real API degrades),
+ * slow (answers normally after `delayMs`).
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -17,7 +19,7 @@ import { z } from 'zod';
 import { generate, parseQuery } from './generator.ts';
 
 const Fault = z.strictObject({
-  kind: z.enum(['429', '500', '503', 'html', 'malformed', 'no-results', 'slow']),
+  kind: z.enum(['429', '500', '503', 'html', 'malformed', 'no-results', 'short', 'slow']),
   times: z.number().int().min(1).default(1),
   delayMs: z.number().int().min(0).max(120_000).default(0),
 });
@@ -30,6 +32,9 @@ export const REAL_ERROR_BODY = JSON.stringify({
 
 const HTML_ERROR_PAGE =
   '<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>';
+
+/** Where the API answers: its pinned version (what fetch asks), and the unversioned default. */
+const API_ROUTES = new Set(['GET /api/1.4/', 'GET /api/1.4', 'GET /api/', 'GET /api']);
 
 /** Creates the server; faults are queued in memory and consumed one API call at a time. */
 export function createSourceServer(): http.Server {
@@ -72,11 +77,14 @@ export function createSourceServer(): http.Server {
         );
         return;
       case 'slow':
+      case 'short':
       case undefined:
         break;
     }
     const request = parseQuery(Object.fromEntries(url.searchParams), () => randomBytes(8).toString('hex'));
-    send(res, 200, 'application/json; charset=utf-8', JSON.stringify(generate(request)));
+    const page = generate(request);
+    const body = fault?.kind === 'short' ? { ...page, results: [] } : page;
+    send(res, 200, 'application/json; charset=utf-8', JSON.stringify(body));
   };
 
   const readBody = async (req: http.IncomingMessage): Promise<string> => {
@@ -89,7 +97,7 @@ export function createSourceServer(): http.Server {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const route = `${req.method ?? 'GET'} ${url.pathname}`;
     const handle = async (): Promise<void> => {
-      if (route === 'GET /api/' || route === 'GET /api') return api(url, res);
+      if (API_ROUTES.has(route)) return api(url, res);
       if (route === 'GET /_health') {
         send(res, 200, 'application/json', '{"status":"ok"}');
         return;
@@ -134,7 +142,7 @@ if (process.argv[1]?.endsWith('server.ts') === true) {
   const server = createSourceServer();
   server.keepAliveTimeout = 30_000;
   server.listen(Number(values.port), values.host, () => {
-    process.stdout.write(`randomuser source listening on http://${values.host}:${values.port}/api/\n`);
+    process.stdout.write(`randomuser source listening on http://${values.host}:${values.port}/api/1.4/\n`);
   });
   const shutdown = (): void => {
     server.close(() => process.exit(0));

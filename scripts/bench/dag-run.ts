@@ -6,7 +6,7 @@
 import type { Admin } from 'kafkajs';
 import type pg from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { airflowClient } from '#lib/airflow-client.ts';
+import { airflowClient, unpausedForOwnRuns } from '#lib/airflow-client.ts';
 import { endpoints } from '#infra/stack/endpoints.ts';
 import { localResources } from '#infra/stack/local-stage/resources.ts';
 import { services } from '#infra/stack/services/index.ts';
@@ -77,10 +77,6 @@ export async function dagRun(options: {
   const read = (): Promise<FlowCounts> => readFlow(pool, admin, localResources.usersTopic, groups);
   const airflow = await airflowClient(endpoints.airflow.url, endpoints.airflow.login);
   await airflow.waitForDag(DAG_ID, 120_000);
-  const wasPaused = (await airflow.dag(DAG_ID)).is_paused;
-  // A run the schedule made while the DAG was unpaused before (by a demo, an earlier benchmark)
-  // would go on first once it is unpaused, and count in the figures: it goes.
-  if (wasPaused) await airflow.dropUnfinishedScheduledRuns(DAG_ID);
   const baseline = await read();
   const processes = startSampler(processTargets(options.offlinePid), { intervalMs: 1000 });
   const started = Date.now();
@@ -91,7 +87,9 @@ export async function dagRun(options: {
     { count: users, seed, nat: null },
     new Date(started - 600_000),
   );
-  await airflow.setPaused(DAG_ID, false);
+  // A run the schedule made while the DAG was unpaused before (by a demo, an earlier benchmark)
+  // would go on first once it is unpaused, and count in the figures: it goes.
+  const restorePause = await unpausedForOwnRuns(airflow, DAG_ID);
   const samples: FlowSample[] = [];
   let latest: FlowCounts = { persisted: 0, published: 0, sunk: 0, aggregated: 0 };
   const stage = (name: string, done: number) => ({ name, done, total: users, startedAtMs: started });
@@ -130,10 +128,7 @@ export async function dagRun(options: {
     }
   } finally {
     await progress.stop();
-    if (wasPaused) {
-      await airflow.setPaused(DAG_ID, true);
-      await airflow.dropUnfinishedScheduledRuns(DAG_ID);
-    }
+    await restorePause();
   }
   const result = await processes.stop();
   const run = await airflow.run(DAG_ID, runId);

@@ -15,7 +15,7 @@ import { startOffline, type Offline } from '#scripts/offline.ts';
 import { cassandraClient, unique } from '../support/clients.ts';
 import { pipelinePool } from '../support/pipeline-db.ts';
 import { skipSinkBacklog } from '../support/stream-waits.ts';
-import { cassandraChecksum, postgresChecksum } from '../support/stream.ts';
+import { cassandraChecksum, postgresChecksum } from '#scripts/user-checksums.ts';
 
 const ports = { http: 3030, lambda: 3032 };
 

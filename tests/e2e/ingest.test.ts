@@ -60,7 +60,8 @@ describe('fetch and persist over HTTP', () => {
   });
 
   it.each([
-    ['fetch', '{"count": ', 400, /^the body must be a JSON object$/],
+    ['fetch', '{"count": ', 400, /^the body is not valid JSON: /],
+    ['fetch', 'null', 400, /^the body is JSON null: send a JSON object$/],
     ['fetch', '{"count": 10, "pages": 2}', 400, /Unrecognized key: "pages"/],
     ['fetch', '{"count": 0}', 400, /count must be at least 1/],
     ['fetch', '{"count": -4}', 400, /count must be at least 1/],

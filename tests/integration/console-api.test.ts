@@ -31,7 +31,8 @@ const consoleEvent = (
       : path === ''
         ? '/console'
         : '/console/{proxy+}',
-    headers: {},
+    // As the page sends it: a body as application/json, a GET without a content type.
+    headers: body === null ? {} : { 'content-type': 'application/json' },
     queryStringParameters: query,
     body,
     requestContext: { requestId: 'itest-console' },

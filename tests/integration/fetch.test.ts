@@ -49,7 +49,7 @@ describe('fetch against the source and the S3 raw zone', () => {
     expect(JSON.stringify(stored)).not.toMatch(/"(password|salt|md5|sha1|sha256)"/);
   });
 
-  it.each(['429', '500', '503', 'html', 'malformed', 'no-results'])(
+  it.each(['429', '500', '503', 'html', 'malformed', 'no-results', 'short'])(
     'retries past a passing %s fault and lands the batch',
     async (kind) => {
       await injectFault(kind, 2);
@@ -70,6 +70,17 @@ describe('fetch against the source and the S3 raw zone', () => {
     const attempt = fetchBatch({ count: 100, seed: unique('down') }, deps());
     await expect(attempt).rejects.toThrow(UpstreamError);
     await expect(attempt).rejects.toMatchObject({ upstreamStatus: 503 });
+    // The source's own words come along, so the failure says what the upstream said.
+    await expect(attempt).rejects.toThrow(/answered 503: Uh oh, something has gone wrong/);
+    expect(await objectCount()).toBe(before);
+  });
+
+  it('fails a page that keeps coming back short rather than landing fewer users, and writes nothing', async () => {
+    const before = await objectCount();
+    await injectFault('short', 10);
+    const attempt = fetchBatch({ count: 100, seed: unique('short') }, deps());
+    await expect(attempt).rejects.toThrow(UpstreamError);
+    await expect(attempt).rejects.toThrow(/answered 0 of the 100 users asked for page 1/);
     expect(await objectCount()).toBe(before);
   });
 });

@@ -50,5 +50,7 @@ describe('the fetch and persist handlers, in-process against the local stack', (
     expect((await fetchHandler(post('{"count": 100001}'), lambdaContext())).statusCode).toBe(400);
     expect((await persistHandler(post('{"key": "raw/none.json"}'), lambdaContext())).statusCode).toBe(404);
     expect((await persistHandler(post('{"key": "elsewhere/x.json"}'), lambdaContext())).statusCode).toBe(400);
+    const asText = apiGatewayPost('{"count": 1}', { 'content-type': 'text/plain' });
+    expect((await fetchHandler(asText, lambdaContext())).statusCode).toBe(415);
   });
 });

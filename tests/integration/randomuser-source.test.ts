@@ -3,7 +3,8 @@ import { REAL_ERROR_BODY } from '#infra/randomuser/server.ts';
 import { endpoints } from '#infra/stack/endpoints.ts';
 import { clearFaults, injectFault } from '../support/randomuser-faults.ts';
 
-const api = (query: string) => fetch(`${endpoints.randomuser.url}/api/?${query}`);
+/** The pinned version, as fetch asks for it. */
+const api = (query: string) => fetch(`${endpoints.randomuser.url}/api/1.4/?${query}`);
 
 describe('the randomuser-compatible source, over HTTP', () => {
   afterEach(clearFaults);
@@ -17,6 +18,12 @@ describe('the randomuser-compatible source, over HTTP', () => {
     expect(first.info).toEqual({ seed: 'itest', results: 50, page: 3, version: '1.4' });
     expect(first.results).toHaveLength(50);
     expect(again.results).toEqual(first.results);
+  });
+
+  it('serves the same at the unversioned /api/, as the real API does', async () => {
+    const pinned = (await (await api('results=5&seed=itest&page=2')).json()) as { results: unknown[] };
+    const response = await fetch(`${endpoints.randomuser.url}/api/?results=5&seed=itest&page=2`);
+    expect(((await response.json()) as { results: unknown[] }).results).toEqual(pinned.results);
   });
 
   it('answers 429 with the real API error body when told to, then recovers', async () => {
@@ -35,6 +42,7 @@ describe('the randomuser-compatible source, over HTTP', () => {
     ['html', 500, /^<!DOCTYPE html>/],
     ['malformed', 200, /^\{"results":\[\{"gender":"fem$/],
     ['no-results', 200, /^\{"info":/],
+    ['short', 200, /^\{"results":\[\],"info":\{"seed":"[^"]*","results":1,/],
   ])('fault %s answers %s with the matching body', async (kind, status, body) => {
     await injectFault(kind);
     const response = await api('results=1');

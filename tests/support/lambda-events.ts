@@ -16,11 +16,14 @@ export function lambdaContext(timeoutMs = 29_000): Context {
   } as unknown as Context;
 }
 
-/** A POST through API Gateway's proxy integration, with the raw body (malformed JSON stays possible). */
+/**
+ * A POST through API Gateway's proxy integration, with the raw body (malformed JSON stays possible),
+ * sent as application/json unless `headers` says otherwise.
+ */
 export const apiGatewayPost = (body: string, headers: Record<string, string> = {}): APIGatewayProxyEvent =>
   ({
     httpMethod: 'POST',
-    headers,
+    headers: { 'content-type': 'application/json', ...headers },
     body,
     requestContext: { requestId: 'itest-request' },
   }) as unknown as APIGatewayProxyEvent;

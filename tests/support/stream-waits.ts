@@ -8,7 +8,7 @@ import { localKafka, localQueue } from '#infra/stack/local-stage/clients.ts';
 import { localResources } from '#infra/stack/local-stage/resources.ts';
 import { waitUntil } from '#infra/stack/lib/wait.ts';
 import type { DeadLetter } from '#functions/sink/dead-letter.ts';
-import { cassandraChecksum } from './stream.ts';
+import { cassandraChecksum } from '#scripts/user-checksums.ts';
 
 /** Waits until Cassandra holds all `keys` (counted with a checksum), and returns that checksum. */
 export async function waitForCassandra(

@@ -21,11 +21,13 @@ const request = (
   path: string,
   query: ApiRequest['query'] = {},
   body: string | null = null,
-) => ({
+  contentType: string | undefined = body === null ? undefined : 'application/json',
+): ApiRequest => ({
   method,
   path,
   query,
   body,
+  contentType,
 });
 
 describe('the console API routes', () => {
@@ -65,17 +67,34 @@ describe('the console API routes', () => {
     [request('GET', 'dead-letters', { limit: '0' }), /limit must be a whole number from 1 to 500/],
     [request('GET', 'dead-letters', { limit: '1.5' }), /limit/],
     [request('POST', 'dead-letters/replay', {}, '{}'), /reason/],
-    [request('POST', 'dead-letters/replay', {}, 'nope'), /the body must be a JSON object/],
+    [request('POST', 'dead-letters/replay', {}, 'nope'), /the body is not valid JSON: /],
+    [request('POST', 'dead-letters/replay'), /the body is empty: send a JSON object such as \{"reason": …\}/],
     [request('POST', 'airflow/runs', {}, '{"count":1,"extra":1}'), /extra/],
     [request('GET', 'schemas/s/versions/0'), /whole number from 1/],
     [request('GET', 'schemas/%2E%2E/versions/1'), /not a subject name/],
     [request('GET', 'schemas/a%2Fb/versions/1'), /not a subject name/],
+    // The registry answers a control character in a subject with a 500, which would become a 502.
+    [request('GET', 'schemas/a%00b/versions/1'), /not a subject name: "a\\u0000b"/],
+    [request('GET', 'schemas/a%1Bb/versions/1'), /not a subject name/],
+    [request('GET', 'schemas/a%7Fb/versions/1'), /not a subject name/],
     [request('GET', 'trace/x'), /UUID/],
   ])('refuses %o with a 400 that says why', async (bad, message) => {
     await expect(routeApi(bad, fakeApi())).rejects.toMatchObject({
       kind: 'bad-request',
       message: expect.stringMatching(message) as unknown,
     });
+  });
+
+  it('refuses a body not sent as application/json with a 415, and GETs need no content type', async () => {
+    const api = fakeApi();
+    await expect(
+      routeApi(request('POST', 'dead-letters/replay', {}, '{"reason":"r"}', 'text/plain'), api),
+    ).rejects.toMatchObject({
+      kind: 'unsupported-media-type',
+      message: 'the body must be JSON sent with Content-Type: application/json, not Content-Type text/plain',
+    });
+    expect(api.replay).not.toHaveBeenCalled();
+    expect(await routeApi(request('GET', 'schemas'), api)).toEqual({ name: 'schemas', args: [] });
   });
 
   it('answers an unknown endpoint with a 404 naming it', async () => {

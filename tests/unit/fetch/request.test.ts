@@ -3,7 +3,7 @@ import { BadRequestError } from '#lib/errors.ts';
 import { parseBody } from '#lib/http.ts';
 import { FetchRequest } from '#functions/fetch/request.ts';
 
-const parse = (body: string) => parseBody(FetchRequest, body);
+const parse = (body: string) => parseBody(FetchRequest, body, 'application/json');
 
 describe('the fetch request', () => {
   it('takes a count, an optional seed and nationalities as a string or a list, any case', () => {
@@ -22,7 +22,7 @@ describe('the fetch request', () => {
   });
 
   it.each([
-    ['not json', /^the body must be a JSON object$/],
+    ['not json', /^the body is not valid JSON: Unexpected token/],
     ['{"count": 0}', /count: count must be at least 1/],
     ['{"count": -5}', /count: count must be at least 1/],
     ['{"count": 2.5}', /count: count must be a whole number/],

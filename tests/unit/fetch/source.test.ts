@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { randomuserSource, splitResults } from '#functions/fetch/source.ts';
+import { ConfigError, outcomeOf, UpstreamError } from '#lib/errors.ts';
 import { apiResponse, numericPostcodeUser } from '#tests/fixtures/randomuser.ts';
 
 const SECRET_FIELDS = ['password', 'salt', 'md5', 'sha1', 'sha256'];
@@ -75,5 +76,82 @@ describe('randomuserSource', () => {
     ).rejects.toThrow();
     expect(Date.now() - started).toBeLessThan(2000);
     expect(calls).toBe(1);
+  });
+
+  /** A source that answers `answers` in turn (the last one again), recording the URLs it was asked. */
+  function answering(...answers: (() => Response)[]) {
+    const urls: string[] = [];
+    vi.stubGlobal('fetch', (url: URL) => {
+      urls.push(String(url));
+      const answer = answers[Math.min(urls.length - 1, answers.length - 1)];
+      return Promise.resolve(answer?.() ?? new Response('', { status: 500 }));
+    });
+    return urls;
+  }
+  const json =
+    (body: unknown, status = 200) =>
+    () =>
+      new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+  const source = (base = 'http://randomuser.test', attempts = 3) =>
+    randomuserSource(
+      { RANDOMUSER_BASE_URL: base, FETCH_TIMEOUT_MS: 1000, FETCH_MAX_ATTEMPTS: attempts },
+      { minBackoffMs: 1, maxBackoffMs: 1 },
+    );
+  const page = { seed: 's', nats: ['GB', 'FR'], page: 3, results: 4 };
+
+  it('asks API v1.4 under the base URL, its own path kept', async () => {
+    const urls = answering(json(apiResponse));
+    await source('http://host:3100/mirror')(page);
+    await source('http://host:3100/mirror/')(page);
+    await source('http://randomuser.test')(page);
+    expect(urls).toEqual([
+      'http://host:3100/mirror/api/1.4/?results=4&seed=s&page=3&nat=GB%2CFR',
+      'http://host:3100/mirror/api/1.4/?results=4&seed=s&page=3&nat=GB%2CFR',
+      'http://randomuser.test/api/1.4/?results=4&seed=s&page=3&nat=GB%2CFR',
+    ]);
+  });
+
+  it.each([
+    [
+      'no results though info counts one',
+      { results: [], info: { seed: 's', results: 1, page: 3, version: '1.4' } },
+    ],
+    ['fewer results than asked', { ...apiResponse, results: apiResponse.results.slice(0, 1) }],
+  ])('retries a degraded page (%s), then fails saying how many were asked and came back', async (_, body) => {
+    const urls = answering(json(body));
+    const failure = source()(page);
+    await expect(failure).rejects.toThrow(UpstreamError);
+    await expect(failure).rejects.toThrow(`answered ${body.results.length} of the 4 users asked for page 3`);
+    expect(urls).toHaveLength(3);
+    expect(outcomeOf(await failure.catch((error: unknown) => error)).statusCode).toBe(502);
+  });
+
+  it('lands a page that was short at first once a retry brings every user', async () => {
+    answering(json({ ...apiResponse, results: [] }), json(apiResponse));
+    await expect(source()(page)).resolves.toMatchObject({ users: { length: 4 }, rejected: [] });
+  });
+
+  it("carries the upstream's own error text, one line and truncated, with the HTTP status", async () => {
+    answering(json({ error: 'Uh oh, something\nhas gone wrong.' }, 503));
+    const error = await source()(page).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UpstreamError);
+    expect((error as UpstreamError).upstreamStatus).toBe(503);
+    expect((error as Error).message).toContain('(last: answered 503: Uh oh, something has gone wrong.)');
+
+    answering(json({ error: 'x'.repeat(5000) }, 400));
+    const refused = (await source()(page).catch((e: unknown) => e)) as Error;
+    expect(refused.message).toBe(`randomuser answered 400: ${'x'.repeat(200)}…`);
+  });
+
+  it('reports a 404 as our misconfiguration, naming the path, without retrying', async () => {
+    const urls = answering(json({ error: 'no route GET /mirror/api/1.4/' }, 404));
+    const failure = (await source('http://host:3100/mirror')(page).catch((e: unknown) => e)) as Error;
+    expect(failure).toBeInstanceOf(ConfigError);
+    expect(failure.message).toContain('404 for /mirror/api/1.4/');
+    expect(urls).toHaveLength(1);
+    expect(outcomeOf(failure)).toEqual({
+      statusCode: 500,
+      body: { error: 'config', message: 'the function is misconfigured; see the logs' },
+    });
   });
 });

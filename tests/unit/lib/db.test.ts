@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { sslOptions } from '#lib/db.ts';
+import { guardClientErrors, sslOptions } from '#lib/db.ts';
 
 describe('database TLS', () => {
   it("checks an RDS certificate against Amazon RDS's own CAs, bundled (no file, no download)", () => {
@@ -15,5 +16,18 @@ describe('database TLS', () => {
   it("checks other certificates against Node's roots, and turns TLS off only when told", () => {
     expect(sslOptions({ DB_SSL: 'true', DB_SSL_CA: 'system' })).toEqual({ rejectUnauthorized: true });
     expect(sslOptions({ DB_SSL: 'false', DB_SSL_CA: 'rds' })).toBe(false);
+  });
+});
+
+describe('a pooled connection that dies', () => {
+  it('reports its error to a listener instead of throwing it (pg emits it on the client it holds)', () => {
+    const lost = Object.assign(new Error('terminating connection due to administrator command'), {
+      code: '57P01',
+    });
+    const unguarded = new pg.Client();
+    expect(() => unguarded.emit('error', lost)).toThrow(lost);
+    const guarded = new pg.Client();
+    guardClientErrors(guarded as pg.PoolClient);
+    expect(() => guarded.emit('error', lost)).not.toThrow();
   });
 });

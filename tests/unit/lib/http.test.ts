@@ -126,4 +126,66 @@ describe('httpHandler', () => {
     });
     expect(ran).toBe(false);
   });
+
+  it.each([
+    ['malformed JSON', '{"n": ', /^the body is not valid JSON: \S/],
+    ['an empty body', '', /^the body is empty: send a JSON object such as \{"n": …\}, as application\/json$/],
+    ['no body', null, /^the body is empty: send a JSON object such as \{"n": …\}/],
+    ['a body of blanks', '  \n', /^the body is empty/],
+    ['JSON null', 'null', /^the body is JSON null: send a JSON object$/],
+  ])('says what is wrong with %s, each in its own words', async (_, body, message) => {
+    const handler = httpHandler(Body, () => Promise.resolve({}));
+    const result = await handler(postEvent(body), context);
+    expect(result.statusCode).toBe(400);
+    expect(JSON.parse(result.body)).toMatchObject({
+      error: 'bad-request',
+      message: expect.stringMatching(message) as unknown,
+    });
+  });
+
+  it("quotes the JSON parser's reason cut short, not a whole body", async () => {
+    const handler = httpHandler(Body, () => Promise.resolve({}));
+    const result = await handler(postEvent(`{"n": 1, "x": "${'y'.repeat(5000)}`), context);
+    const { message } = JSON.parse(result.body) as { message: string };
+    expect(message).toMatch(/^the body is not valid JSON: /);
+    expect(message.length).toBeLessThanOrEqual('the body is not valid JSON: '.length + 121);
+  });
+
+  it.each([
+    ['text/plain', 'Content-Type text/plain'],
+    ['application/x-www-form-urlencoded', 'Content-Type application/x-www-form-urlencoded'],
+    ['application/jsonp', 'Content-Type application/jsonp'],
+    [undefined, 'no Content-Type'],
+  ])('refuses a JSON body sent as %s with a 415 that says how to send it', async (type, sent) => {
+    let ran = false;
+    const handler = httpHandler(Body, () => {
+      ran = true;
+      return Promise.resolve({});
+    });
+    const event = postEvent('{"n": 1}');
+    const headers = { ...event.headers };
+    delete headers['content-type'];
+    const result = await handler(
+      { ...event, headers: type === undefined ? headers : { ...headers, 'Content-Type': type } },
+      context,
+    );
+    expect(result.statusCode).toBe(415);
+    expect(JSON.parse(result.body)).toEqual({
+      error: 'unsupported-media-type',
+      message: `the body must be JSON sent with Content-Type: application/json, not ${sent}`,
+    });
+    expect(ran).toBe(false);
+  });
+
+  it.each(['application/json', 'application/json; charset=utf-8', 'Application/JSON;charset=UTF-8'])(
+    'takes a body sent as %s, whatever the case of the header name',
+    async (type) => {
+      const handler = httpHandler(Body, ({ n }) => Promise.resolve({ n }));
+      const event = postEvent('{"n": 3}');
+      const headers = { ...event.headers };
+      delete headers['content-type'];
+      const result = await handler({ ...event, headers: { ...headers, 'Content-Type': type } }, context);
+      expect(result.statusCode).toBe(200);
+    },
+  );
 });

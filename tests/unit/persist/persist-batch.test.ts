@@ -66,9 +66,33 @@ describe('persistBatch', () => {
     expect([...notJson.writes, ...notBatch.writes, ...leaked.writes, ...duplicated.writes]).toEqual([]);
   });
 
+  it.each([
+    ['raw/../secrets/x.json', /key must not have a \. or \.\. segment/],
+    ['raw/date=2026-11-22/../../batch=x.json', /key must not have a \. or \.\. segment/],
+    ['raw/./batch=x.json', /key must not have a \. or \.\. segment/],
+    ['raw//batch=x.json', /key must not have an empty segment/],
+    ['raw/date=2026-11-22//batch=x.json', /key must not have an empty segment/],
+    ['raw/batch=x\u0000.json', /key must be a raw-zone key/],
+    ['raw/batch=x\n.json', /key must be a raw-zone key/],
+    ['raw/batch=x\u007f.json', /key must be a raw-zone key/],
+  ])('refuses the key %j with a 400 that says why', (key, message) => {
+    const body = JSON.stringify({ key });
+    expect(() => parseBody(PersistRequest, body, 'application/json')).toThrow(BadRequestError);
+    expect(() => parseBody(PersistRequest, body, 'application/json')).toThrow(message);
+  });
+
+  it('takes a key fetch wrote, with its dots in names', () => {
+    const body = JSON.stringify({ key: 'raw/date=2026-11-22/batch=a.b..c.json' });
+    expect(parseBody(PersistRequest, body, 'application/json')).toEqual({
+      key: 'raw/date=2026-11-22/batch=a.b..c.json',
+    });
+  });
+
   it('takes only raw-zone keys', () => {
-    expect(() => parseBody(PersistRequest, '{"key": "../etc/passwd"}')).toThrow(BadRequestError);
-    expect(() => parseBody(PersistRequest, `{"key": "${KEY}", "force": true}`)).toThrow(
+    expect(() => parseBody(PersistRequest, '{"key": "../etc/passwd"}', 'application/json')).toThrow(
+      BadRequestError,
+    );
+    expect(() => parseBody(PersistRequest, `{"key": "${KEY}", "force": true}`, 'application/json')).toThrow(
       /Unrecognized key: "force"/,
     );
   });

@@ -16,6 +16,10 @@ function memoryOutbox(size: number) {
   const locked = new Set<number>();
   const log: string[] = [];
   const rows = Array.from({ length: size }, (_, i) => i + 1);
+  /** Rows persisted later, as persist adds them beside a running relay. */
+  const add = (count: number) => {
+    for (let i = 0; i < count; i++) rows.push(rows.length + 1);
+  };
   const connection: OutboxConnection = {
     transaction: async <T>(work: (outbox: OutboxTransaction) => Promise<T>): Promise<T> => {
       const claimed: number[] = [];
@@ -54,9 +58,9 @@ function memoryOutbox(size: number) {
   };
   const store: OutboxStore = {
     connect: () => Promise.resolve(connection),
-    countRemaining: () => Promise.resolve(size - published.size),
+    backlog: () => Promise.resolve({ remaining: rows.length - published.size, inFlight: 0 }),
   };
-  return { store, published, log };
+  return { store, published, log, add };
 }
 
 const deps = (outbox: ReturnType<typeof memoryOutbox>, overrides: Partial<OutboxRelayDeps> = {}) => {
@@ -94,7 +98,11 @@ describe('relaying the outbox', () => {
   it('sends every row once, keyed by user with its event id in a header, and marks each chunk after its send', async () => {
     const outbox = memoryOutbox(35);
     const { relayDeps, sent } = deps(outbox);
-    expect(await relayOutbox({ drain: true }, relayDeps)).toEqual({ published: 35, remaining: 0 });
+    expect(await relayOutbox({ drain: true }, relayDeps)).toEqual({
+      published: 35,
+      remaining: 0,
+      inFlight: 0,
+    });
     expect(new Set(sent.map((m) => String(m.key))).size).toBe(35);
     expect(sent[0]?.headers).toEqual({ 'event-id': userEvent().event_id, 'event-type': 'user.created' });
     // Every mark follows the send of the same chunk.
@@ -109,6 +117,7 @@ describe('relaying the outbox', () => {
     expect(await relayOutbox({ maxEvents: 25, drain: false }, relayDeps)).toEqual({
       published: 25,
       remaining: 25,
+      inFlight: 0,
     });
     expect(sent).toHaveLength(25);
   });
@@ -120,7 +129,11 @@ describe('relaying the outbox', () => {
     expect(outbox.published.size).toBe(0);
     expect(outbox.log).toContain('rollback');
     const { relayDeps, sent } = deps(outbox);
-    expect(await relayOutbox({ drain: true }, relayDeps)).toEqual({ published: 10, remaining: 0 });
+    expect(await relayOutbox({ drain: true }, relayDeps)).toEqual({
+      published: 10,
+      remaining: 0,
+      inFlight: 0,
+    });
     expect(sent).toHaveLength(10);
   });
 
@@ -133,6 +146,26 @@ describe('relaying the outbox', () => {
     await expect(relayOutbox({ drain: true }, relayDeps)).rejects.toBeInstanceOf(TransientError);
     // The other worker may finish the chunk it holds, and claims nothing after that.
     expect(outbox.published.size).toBeLessThanOrEqual(10);
+  });
+
+  it('goes on draining after a short claim, since rows may have arrived or been freed since', async () => {
+    const outbox = memoryOutbox(15);
+    let late = 0;
+    const { relayDeps, sent } = deps(outbox, {
+      workers: 1,
+      send: (messages) => {
+        // The short claim of the last 5 rows: 3 users arrive while it is being sent.
+        if (messages.length < 10 && late++ === 0) outbox.add(3);
+        sent.push(...messages);
+        return Promise.resolve();
+      },
+    });
+    expect(await relayOutbox({ drain: true }, relayDeps)).toEqual({
+      published: 18,
+      remaining: 0,
+      inFlight: 0,
+    });
+    expect(new Set(sent.map((m) => String(m.key))).size).toBe(18);
   });
 
   it('stops claiming in drain mode when the call is about to run out of time', async () => {

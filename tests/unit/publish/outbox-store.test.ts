@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { TransientError } from '#lib/errors.ts';
-import { outboxStore, type OutboxClient, type OutboxPool } from '#functions/publish/outbox-store.ts';
+import {
+  CLAIM_LOCK_KEY,
+  outboxStore,
+  type OutboxClient,
+  type OutboxPool,
+} from '#functions/publish/outbox-store.ts';
 import { userEvent } from '#tests/fixtures/kafka-events.ts';
 
 /** A statement as the store sent it: its text, whitespace collapsed, and its values. */
@@ -81,10 +86,13 @@ describe('the outbox store', () => {
     expect(statements.map((s) => s.sql.split(' ').slice(0, 2).join(' '))).toEqual([
       'BEGIN',
       'SELECT o.id,',
+      'SELECT pg_advisory_xact_lock_shared($1,',
       'UPDATE outbox',
       'COMMIT',
     ]);
-    const [, claim, mark] = statements;
+    const [, claim, announce, mark] = statements;
+    // The claim says how many rows it holds, for other calls' backlog to tell them apart.
+    expect(announce?.values).toEqual([CLAIM_LOCK_KEY, 2]);
     expect(claim?.sql).toMatch(
       /WHERE o\.published_at IS NULL ORDER BY o\.id LIMIT \$1 FOR UPDATE OF o SKIP LOCKED$/,
     );
@@ -126,16 +134,26 @@ describe('the outbox store', () => {
   it('reports a database it cannot connect to as transient', async () => {
     const store = outboxStore({ connect: () => Promise.reject(new Error('ECONNREFUSED')) });
     await expect(store.connect()).rejects.toThrow(new TransientError('the database is unavailable'));
-    await expect(store.countRemaining()).rejects.toBeInstanceOf(TransientError);
+    await expect(store.backlog()).rejects.toBeInstanceOf(TransientError);
   });
 
-  it('counts the unpublished rows on a connection of its own, and gives it back', async () => {
-    const { pool, statements, released } = recordingPool(() => [{ remaining: 42 }]);
-    expect(await outboxStore(pool).countRemaining()).toBe(42);
-    expect(statements).toEqual([
-      { sql: 'SELECT count(*)::int AS remaining FROM outbox WHERE published_at IS NULL' },
-    ]);
+  it('counts the unpublished rows, those other claims hold apart, on a connection of its own, and gives it back', async () => {
+    const { pool, statements, released } = recordingPool(() => [{ unpublished: 42, in_flight: 40 }]);
+    expect(await outboxStore(pool).backlog()).toEqual({ remaining: 2, inFlight: 40 });
+    expect(statements).toHaveLength(1);
+    expect(statements[0]?.sql).toMatch(
+      /^SELECT \(SELECT count\(\*\)::int FROM outbox WHERE published_at IS NULL\)/,
+    );
+    expect(statements[0]?.values).toEqual([CLAIM_LOCK_KEY]);
     expect(released).toEqual([undefined]);
+  });
+
+  it('gives the counting connection back broken when its statement fails', async () => {
+    const lost = new Error('Connection terminated unexpectedly');
+    const { pool, released } = recordingPool(() => lost);
+    await expect(outboxStore(pool).backlog()).rejects.toBeInstanceOf(TransientError);
+    expect(released).toHaveLength(1);
+    expect(released[0]).toBeInstanceOf(TransientError);
   });
 
   it('gives a connection back with the error that broke it, so the pool drops it', async () => {

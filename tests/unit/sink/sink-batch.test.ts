@@ -78,6 +78,32 @@ describe('decoding a record', () => {
     );
   });
 
+  it('names the first three schema problems of an event wrong everywhere, and counts the rest', async () => {
+    const good = userEventRecord(userEvent(), SCHEMA_ID);
+    const wrong = userEvent({
+      event_id: 'x',
+      user_key: 'not-a-uuid',
+      version: 0,
+      login_uuid: 'y',
+      latitude: 500,
+      longitude: 500,
+    });
+    const reason = await reasonOf({ ...userEventRecord(wrong, SCHEMA_ID), key: good.key });
+    expect(reason).toMatch(
+      /^invalid for the schema: event_id: [^;]+; user_key: [^;]+; version: [^;]+ … and 3 more$/,
+    );
+    expect(reason.length).toBeLessThan(200);
+  });
+
+  it('bounds every dead letter reason to 500 characters, whatever built it', () => {
+    const long = `undecodable: invalid Avro for schema 7 (${'x'.repeat(2000)})`;
+    const letter = deadLetterOf(kafkaRecord({ key: 'k', value: Buffer.from('v') }), long, new Date());
+    expect(letter.reason).toHaveLength(500);
+    expect(letter.reason).toMatch(/^undecodable: invalid Avro for schema 7 \(x+…$/);
+    const short = deadLetterOf(kafkaRecord({ key: 'k', value: Buffer.from('v') }), 'missing key', new Date());
+    expect(short.reason).toBe('missing key');
+  });
+
   it('treats a registry that is down as transient, never as poison', async () => {
     const down: SchemaLookup = () =>
       Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
@@ -165,6 +191,41 @@ describe('sinking a batch', () => {
       sinkBatch(mskEvent([userEventRecord(userEvent(), SCHEMA_ID), poison]), deps),
     ).rejects.toThrow('Cassandra did not accept the users');
     expect(letters).toEqual([]);
+  });
+});
+
+describe('a batch with nothing to write', () => {
+  it('dead-letters its poison records while Cassandra is down, without asking Cassandra anything', async () => {
+    const letters: DeadLetter[] = [];
+    const asked: string[] = [];
+    const deps: SinkBatchDeps = {
+      schemaFor,
+      writeUsers: () => {
+        asked.push('write');
+        return Promise.reject(new TransientError('Cassandra is unavailable'));
+      },
+      versionsOf: () => {
+        asked.push('versions');
+        return Promise.reject(new TransientError('Cassandra is unavailable'));
+      },
+      deadLetter: (sent) => {
+        letters.push(...sent);
+        return Promise.resolve();
+      },
+      now: () => new Date('2026-11-22T10:00:02Z'),
+    };
+    const poison = [
+      kafkaRecord({ key: null, value: Buffer.from('x'), offset: 0 }),
+      kafkaRecord({ key: 'k', value: Buffer.from([0, 0, 0, 0, 99, 1]), offset: 1 }),
+    ];
+    await expect(sinkBatch(mskEvent(poison), deps)).resolves.toEqual({
+      records: 2,
+      written: 0,
+      deadLettered: 2,
+      skipped: 0,
+    });
+    expect(letters.map((l) => l.reason)).toEqual(['missing key', 'unknown schema id 99']);
+    expect(asked).toEqual([]);
   });
 });
 

@@ -127,7 +127,12 @@ function parsedOrInvalid(text: string): unknown {
 /** What a document's metadata file is called: `<key>.metadata.json`, beside the document. */
 const METADATA_SUFFIX = '.metadata.json';
 
-const isMissing = (error: unknown): boolean => (error as NodeJS.ErrnoException | null)?.code === 'ENOENT';
+/**
+ * No such file, and none can be there: a name too long for the file system (S3 takes keys up to 1,024
+ * bytes and answers them NoSuchKey), or a path through a file. Answered as S3 answers a missing key.
+ */
+const isMissing = (error: unknown): boolean =>
+  ['ENOENT', 'ENOTDIR', 'ENAMETOOLONG'].includes((error as NodeJS.ErrnoException | null)?.code ?? '');
 
 /**
  * The raw zone in a folder (the local stage): the document at `<dir>/<key>`, its metadata as JSON at

@@ -61,6 +61,9 @@ describe('directoryRawStore, the local raw zone', () => {
     await mkdir(path.join(dir, 'raw'));
     await writeFile(path.join(dir, 'raw/broken.json'), '{"cut off');
     expect(await store.get('raw/broken.json')).toBe(INVALID_JSON);
+    // Keys no file can have answer as S3 answers a missing key (S3 takes keys up to 1,024 bytes).
+    expect(await store.get(`raw/${'a'.repeat(1100)}.json`)).toBeUndefined();
+    expect(await store.get('raw/broken.json/below.json')).toBeUndefined();
   });
 
   it('lists the objects under a prefix in key order, without metadata or a temporary file a crash left', async () => {

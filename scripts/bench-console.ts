@@ -17,6 +17,8 @@ import { DeleteObjectsCommand, PutObjectCommand, S3Client } from '@aws-sdk/clien
 import { SQSClient } from '@aws-sdk/client-sqs';
 import pLimit from 'p-limit';
 import pg from 'pg';
+import { sqsQueue } from '#lib/message-queue.ts';
+import { s3RawStore } from '#lib/raw-store.ts';
 import { quantile } from '#lib/snapshot/stats.ts';
 import { USERS_METADATA } from '#lib/snapshot/raw-zone.ts';
 import { snapshotReader } from '#lib/snapshot/snapshot.ts';
@@ -57,6 +59,7 @@ async function main(): Promise<void> {
   const admin = kafka.admin();
   const s3 = new S3Client({ ...localAwsConfig, forcePathStyle: true });
   const sqs = new SQSClient(localAwsConfig);
+  const rawZone = s3RawStore(s3, localResources.rawBucket);
   const ids = Array.from({ length: batches }, (_, i) => batchId(i));
   const day = new Date().toISOString().slice(0, 10);
   const keyOf = (id: string) => `raw/date=${day}/batch=${id}.json`;
@@ -153,8 +156,11 @@ async function main(): Promise<void> {
       db: () => Promise.resolve(pool),
       cassandra: () => Promise.resolve(cassandra),
       kafkaAdmin: () => Promise.resolve(admin),
-      s3: () => s3,
-      sqs: () => sqs,
+      // S3 and SQS of the emulator, as the aws stage reads them (the local stage's console reads its
+      // folders instead, LOCAL_STORE_DIR): the objects above are planted there.
+      rawZone: () => rawZone,
+      deadLetters: () => sqsQueue(sqs, localQueueUrl(localResources.deadLetterQueue)),
+      failedBatches: () => sqsQueue(sqs, localQueueUrl(localResources.failedBatchesQueue)),
       probes: { postgres: () => pool.query('SELECT 1') },
     });
     const durations: number[] = [];

@@ -7,22 +7,13 @@
  * a summary. Without --keep it stops what it started; with --keep it leaves everything running and
  * prints the URLs.
  */
-import { S3Client } from '@aws-sdk/client-s3';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { RawBatch } from '#lib/batch.ts';
-import { s3RawStore } from '#lib/raw-store.ts';
 import { batchAggregates } from '#lib/snapshot/aggregates.ts';
-import { queueDepth } from '#lib/snapshot/queues.ts';
-import { localAwsConfig, localCassandra, localKafka } from '#infra/stack/local-stage/clients.ts';
-import {
-  localApiKey,
-  localDatabaseUrl,
-  localQueueUrl,
-  localResources,
-} from '#infra/stack/local-stage/resources.ts';
+import { localCassandra, localKafka, localQueue, localRawStore } from '#infra/stack/local-stage/clients.ts';
+import { localApiKey, localDatabaseUrl, localResources } from '#infra/stack/local-stage/resources.ts';
 import { endpoints } from '#infra/stack/endpoints.ts';
 import { treeMemoryBytes } from '#infra/stack/lib/process.ts';
 import { OFFLINE_FUNCTIONS_URL } from '#infra/stack/services/airflow.ts';
@@ -48,8 +39,8 @@ const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 const megabytes = (bytes: number): string => `${Math.round(bytes / 2 ** 20).toLocaleString('en')} MB`;
 
 /** Messages in the local dead-letter queue, visible or in flight. */
-async function deadLetterDepth(sqs: SQSClient): Promise<number> {
-  const depth = await queueDepth(sqs, localQueueUrl(localResources.deadLetterQueue));
+async function deadLetterDepth(): Promise<number> {
+  const depth = await localQueue(localResources.deadLetterQueue).count();
   return depth.visible + depth.inFlight;
 }
 
@@ -137,8 +128,6 @@ async function main(): Promise<number> {
   let memory: ReturnType<typeof memorySampler> | undefined;
   const pool = new pg.Pool({ connectionString: localDatabaseUrl, max: 2 });
   const cassandra = localCassandra();
-  const sqs = new SQSClient(localAwsConfig);
-  const s3 = new S3Client({ ...localAwsConfig, forcePathStyle: true });
   const admin = localKafka('demo').admin();
   let complete = false;
   try {
@@ -154,7 +143,7 @@ async function main(): Promise<number> {
     say(`the pipeline console: ${functions.baseUrl}/console   (API key: ${await localApiKey()})`);
     const airflow = await airflowClient(endpoints.airflow.url, endpoints.airflow.login);
     await cassandra.connect();
-    const dlqBefore = await deadLetterDepth(sqs);
+    const dlqBefore = await deadLetterDepth();
     await admin.connect();
     const aggregatedUsersOf = batchAggregates(
       () => Promise.resolve(pool),
@@ -215,7 +204,7 @@ async function main(): Promise<number> {
     const verified =
       state === 'success' ? VerifiedRun.parse(await airflow.returnValue(DAG_ID, runId, 'verify')) : undefined;
     const batches = verified?.batches ?? [];
-    const store = s3RawStore(s3, localResources.rawBucket);
+    const store = localRawStore();
     let landed = 0;
     let published = 0;
     for (const batch of batches) {
@@ -241,7 +230,7 @@ async function main(): Promise<number> {
       aggregated = now;
     }
     const aggregatesMs = Date.now() - runStarted;
-    const dlq = (await deadLetterDepth(sqs)) - dlqBefore;
+    const dlq = (await deadLetterDepth()) - dlqBefore;
     const peak = await memory.stop();
     const runSeconds =
       ownRun.start_date === null || ownRun.end_date === null
@@ -264,7 +253,7 @@ async function main(): Promise<number> {
       [`DAG run ${runId}`, state],
       [`chunks (batches of up to 5000)`, String(batches.length)],
       ['users fetched', String(fetchedUsers)],
-      ['users in the S3 batches', String(landed)],
+      ['users in the raw batches', String(landed)],
       ['users in PostgreSQL', String(verified?.users ?? 0)],
       ['users published to Kafka', String(published)],
       ['users in Cassandra', String(verified?.inCassandra ?? 0)],
@@ -306,8 +295,6 @@ async function main(): Promise<number> {
     await pool.end();
     await cassandra.shutdown();
     await admin.disconnect();
-    sqs.destroy();
-    s3.destroy();
     if (values.keep && offline !== undefined) {
       const functions = offline;
       // Ctrl-C: the DAG is paused again (its schedule would call functions that are gone), then

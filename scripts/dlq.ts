@@ -4,15 +4,16 @@
  * `list` counts the poison records by reason without consuming them. `replay` puts records back on
  * the topic exactly as they were (key, value bytes and headers), then deletes them from the queue:
  * run it after fixing what made them poison (a schema registered late, a sink bug). Records that are
- * still poison simply come back to the queue. Defaults are the local stack's; `--queue-url`,
- * `--brokers` and `--topic` point it elsewhere (AWS credentials then come from the usual chain).
+ * still poison simply come back to the queue. Defaults are the local stack's: its queue is a folder of
+ * the local store (LocalStack keeps nothing across a restart); `--queue-url` names an SQS queue
+ * instead, `--brokers` and `--topic` point it elsewhere (AWS credentials then come from the usual chain).
  */
 import { parseArgs } from 'node:util';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Kafka, logLevel } from 'kafkajs';
 import { listDeadLetters, replayDeadLetters } from '#functions/console/dead-letters.ts';
-import { localQueueUrl } from '#infra/stack/local-stage/resources.ts';
-import { localAwsConfig } from '#infra/stack/local-stage/clients.ts';
+import { sqsQueue } from '#lib/message-queue.ts';
+import { localQueue } from '#infra/stack/local-stage/clients.ts';
 import { localResources } from '#infra/stack/local-stage/resources.ts';
 import { endpoints } from '#infra/stack/endpoints.ts';
 import { runMain } from './cli.ts';
@@ -32,12 +33,15 @@ async function main(): Promise<void> {
     },
   });
   const command = positionals[0];
-  const queueUrl = values['queue-url'] ?? localQueueUrl(localResources.deadLetterQueue);
-  const local = values['queue-url'] === undefined;
-  const sqs = new SQSClient(local ? localAwsConfig : {});
+  const queueUrl = values['queue-url'];
+  const sqs = queueUrl === undefined ? undefined : new SQSClient({});
+  const queue =
+    sqs === undefined || queueUrl === undefined
+      ? localQueue(localResources.deadLetterQueue)
+      : sqsQueue(sqs, queueUrl);
   try {
     if (command === 'list') {
-      const counts = await listDeadLetters(sqs, queueUrl);
+      const counts = await listDeadLetters(queue);
       if (counts.size === 0) process.stdout.write('the dead-letter queue is empty\n');
       for (const [reason, count] of counts) process.stdout.write(`${String(count).padStart(7)}  ${reason}\n`);
     } else if (command === 'replay') {
@@ -50,8 +54,7 @@ async function main(): Promise<void> {
       await producer.connect();
       try {
         const { replayed, kept } = await replayDeadLetters({
-          sqs,
-          queueUrl,
+          queue,
           producer,
           ...(values.topic === undefined ? {} : { topic: values.topic }),
           ...(values.reason === undefined ? {} : { reasonFilter: values.reason }),
@@ -66,7 +69,7 @@ async function main(): Promise<void> {
       process.exitCode = 2;
     }
   } finally {
-    sqs.destroy();
+    sqs?.destroy();
   }
 }
 

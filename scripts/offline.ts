@@ -6,14 +6,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { localApiKey } from '#infra/stack/local-stage/resources.ts';
 import { localLambdaRuntimeEnvironment } from '#infra/stack/local-stage/function-env.ts';
-import { repoRoot } from '#infra/stack/lib/paths.ts';
+import { repoRoot, stackHome } from '#infra/stack/lib/paths.ts';
 import { stopProcess } from '#infra/stack/lib/process.ts';
 import { waitUntil } from '#infra/stack/lib/wait.ts';
 import { helpRequested, say } from './cli.ts';
 
-/** The environment `sls offline` needs for the local stage (no secret: emulator credentials). */
+/**
+ * The environment `sls offline` needs for the local stage (no secret: emulator credentials). The stack
+ * home, absolute, so that serverless.yml's local store folder is the stack's own whatever the cwd.
+ */
 export async function offlineEnvironment(): Promise<NodeJS.ProcessEnv> {
-  return { PIPELINE_API_KEY: await localApiKey(), ...localLambdaRuntimeEnvironment };
+  return { PIPELINE_API_KEY: await localApiKey(), STACK_HOME: stackHome, ...localLambdaRuntimeEnvironment };
 }
 
 /** A running `sls offline` (what `npm run offline` starts), with its base URL and its output so far. */

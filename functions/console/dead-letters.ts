@@ -2,69 +2,31 @@
  * The sink's dead-letter queue, read and replayed: `npm run dlq` and the console share this. Reading
  * never consumes: letters are received, then made visible again at once.
  */
-import {
-  ChangeMessageVisibilityBatchCommand,
-  DeleteMessageBatchCommand,
-  ReceiveMessageCommand,
-  type SQSClient,
-  type Message as SqsMessage,
-} from '@aws-sdk/client-sqs';
 import type { IHeaders, Message, Producer } from 'kafkajs';
+import type { MessageQueue, QueueMessage } from '#lib/message-queue.ts';
 import { DeadLetter } from '#functions/sink/dead-letter.ts';
 import type { DeadLetterSummary } from './api.ts';
-
-type Sqs = Pick<SQSClient, 'send'>;
 
 /** How a message that is not one of the sink's letters is counted. */
 const NOT_A_LETTER = '(not a dead letter of the sink)';
 
 interface Received {
-  readonly message: SqsMessage;
+  readonly message: QueueMessage;
   readonly letter: DeadLetter | undefined;
 }
 
-/** Receives up to `limit` visible messages (each stays invisible for `visibilitySeconds`). */
-async function receiveMessages(
-  sqs: Sqs,
-  queueUrl: string,
-  visibilitySeconds: number,
-  limit: number,
-): Promise<SqsMessage[]> {
-  const received: SqsMessage[] = [];
-  while (received.length < limit) {
-    const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 1,
-        VisibilityTimeout: visibilitySeconds,
-      }),
-    );
-    if (Messages.length === 0) break;
-    received.push(...Messages);
-  }
-  // A receive brings up to ten: give back what is over the limit.
-  if (received.length > limit) await release(sqs, queueUrl, received.splice(limit));
-  return received;
-}
-
 /** The JSON of a message's body, or undefined when it is not JSON. */
-function bodyOf(message: SqsMessage): unknown {
+function bodyOf(message: QueueMessage): unknown {
   try {
-    return JSON.parse(message.Body ?? '');
+    return JSON.parse(message.body);
   } catch {
     return undefined;
   }
 }
 
 /** Receives up to `limit` messages, each parsed as a dead letter where it is one. */
-async function receiveAll(
-  sqs: Sqs,
-  queueUrl: string,
-  visibilitySeconds: number,
-  limit: number,
-): Promise<Received[]> {
-  const messages = await receiveMessages(sqs, queueUrl, visibilitySeconds, limit);
+async function receiveAll(queue: MessageQueue, hideSeconds: number, limit: number): Promise<Received[]> {
+  const messages = await queue.receive(limit, hideSeconds);
   return messages.map((message) => {
     const parsed = DeadLetter.safeParse(bodyOf(message));
     return { message, letter: parsed.success ? parsed.data : undefined };
@@ -75,26 +37,10 @@ async function receiveAll(
  * Up to `limit` messages of any queue as parsed JSON, left in the queue (invisible only while they
  * are read): the console reads the failed-batches queue this way.
  */
-export async function peekMessages(sqs: Sqs, queueUrl: string, limit: number): Promise<unknown[]> {
-  const messages = await receiveMessages(sqs, queueUrl, 30, limit);
-  await release(sqs, queueUrl, messages);
+export async function peekMessages(queue: MessageQueue, limit: number): Promise<unknown[]> {
+  const messages = await queue.receive(limit, 30);
+  await queue.release(messages);
   return messages.map(bodyOf);
-}
-
-/** Makes messages visible again at once (what `list` and skipped records need). */
-async function release(sqs: Sqs, queueUrl: string, messages: readonly SqsMessage[]): Promise<void> {
-  for (let i = 0; i < messages.length; i += 10) {
-    await sqs.send(
-      new ChangeMessageVisibilityBatchCommand({
-        QueueUrl: queueUrl,
-        Entries: messages.slice(i, i + 10).map((m, index) => ({
-          Id: String(index),
-          ReceiptHandle: m.ReceiptHandle ?? '',
-          VisibilityTimeout: 0,
-        })),
-      }),
-    );
-  }
 }
 
 /** The Kafka message of a dead letter: the original key, value bytes and headers (bytes are signed). */
@@ -112,14 +58,10 @@ export function messageOf(letter: DeadLetter): Message {
 }
 
 /** Counts the queue's letters by reason, leaving them in the queue. */
-export async function listDeadLetters(sqs: Sqs, queueUrl: string): Promise<Map<string, number>> {
+export async function listDeadLetters(queue: MessageQueue): Promise<Map<string, number>> {
   // Invisible long enough for a large queue to be read through once, then released at once.
-  const received = await receiveAll(sqs, queueUrl, 300, Number.POSITIVE_INFINITY);
-  await release(
-    sqs,
-    queueUrl,
-    received.map((r) => r.message),
-  );
+  const received = await receiveAll(queue, 300, Number.POSITIVE_INFINITY);
+  await queue.release(received.map((r) => r.message));
   const counts = new Map<string, number>();
   for (const { letter } of received) {
     const reason = letter?.reason ?? NOT_A_LETTER;
@@ -134,8 +76,7 @@ export async function listDeadLetters(sqs: Sqs, queueUrl: string): Promise<Map<s
  * whose value was too large to keep, or that do not match, stay in the queue.
  */
 export async function replayDeadLetters(options: {
-  sqs: Sqs;
-  queueUrl: string;
+  queue: MessageQueue;
   /** An idempotent producer, connected: the caller owns it. */
   producer: Pick<Producer, 'sendBatch'>;
   topic?: string;
@@ -145,8 +86,8 @@ export async function replayDeadLetters(options: {
   reasonEquals?: string;
   limit?: number;
 }): Promise<{ replayed: number; kept: number }> {
-  const { sqs, queueUrl, producer } = options;
-  const received = await receiveAll(sqs, queueUrl, 300, options.limit ?? Number.POSITIVE_INFINITY);
+  const { queue, producer } = options;
+  const received = await receiveAll(queue, 300, options.limit ?? Number.POSITIVE_INFINITY);
   const matches = (reason: string): boolean =>
     (options.reasonFilter === undefined || reason.includes(options.reasonFilter)) &&
     (options.reasonEquals === undefined || reason === options.reasonEquals);
@@ -156,11 +97,7 @@ export async function replayDeadLetters(options: {
       : [],
   );
   const kept = received.filter((r) => !chosen.some((c) => c.message === r.message));
-  await release(
-    sqs,
-    queueUrl,
-    kept.map((r) => r.message),
-  );
+  await queue.release(kept.map((r) => r.message));
   for (let i = 0; i < chosen.length; i += 10) {
     const slice = chosen.slice(i, i + 10);
     await producer.sendBatch({
@@ -170,19 +107,10 @@ export async function replayDeadLetters(options: {
         messages: [messageOf(letter)],
       })),
     });
-    const deleted = await sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: queueUrl,
-        Entries: slice.map((r, index) => ({
-          Id: String(index),
-          ReceiptHandle: r.message.ReceiptHandle ?? '',
-        })),
-      }),
-    );
-    if ((deleted.Failed?.length ?? 0) > 0) {
-      throw new Error(
-        `replayed, but could not delete ${deleted.Failed?.length ?? 0} letters: they will come back`,
-      );
+    try {
+      await queue.delete(slice.map((r) => r.message));
+    } catch (error) {
+      throw new Error('replayed, but could not delete every letter: they will come back', { cause: error });
     }
   }
   return { replayed: chosen.length, kept: kept.length };
@@ -213,17 +141,12 @@ export function summaryOf(letter: DeadLetter): DeadLetterSummary {
  * when the queue may hold more than were read.
  */
 export async function peekDeadLetters(
-  sqs: Sqs,
-  queueUrl: string,
+  queue: MessageQueue,
   limit: number,
 ): Promise<{ byReason: Map<string, number>; latest: DeadLetterSummary[]; truncated: boolean }> {
   // Invisible only while they are read (a second or two), then released at once.
-  const received = await receiveAll(sqs, queueUrl, 30, limit + 1);
-  await release(
-    sqs,
-    queueUrl,
-    received.map((r) => r.message),
-  );
+  const received = await receiveAll(queue, 30, limit + 1);
+  await queue.release(received.map((r) => r.message));
   const read = received.slice(0, limit);
   const byReason = new Map<string, number>();
   for (const { letter } of read) {

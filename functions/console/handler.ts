@@ -1,6 +1,4 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { HeadBucketCommand } from '@aws-sdk/client-s3';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { z } from 'zod';
@@ -12,11 +10,11 @@ import { headerOf } from '#lib/http.ts';
 import { kafkaAdmin, kafkaProducer } from '#lib/kafka.ts';
 import { logger } from '#lib/logger.ts';
 import { lazy } from '#lib/once.ts';
-import { s3Client } from '#lib/raw-store.ts';
+import { queueOf } from '#lib/message-queue.ts';
+import { rawStoreOf } from '#lib/raw-store.ts';
 import { basicAuthorization, readRegistryCredentials } from '#lib/schema-registry.ts';
 import { readJsonSecret, secretsClient } from '#lib/secrets.ts';
 import { snapshotReader } from '#lib/snapshot/snapshot.ts';
-import { sqsClient } from '#functions/sink/dead-letter.ts';
 import { airflowReader } from './airflow-reader.ts';
 import type { DeadLetters } from './api.ts';
 import { peekDeadLetters, peekMessages, replayDeadLetters } from './dead-letters.ts';
@@ -35,8 +33,10 @@ const settings = loadSettings(ConsoleSettings);
 const db = () => dbPool(settings);
 const cassandra = () => cassandraSession(settings);
 const admin = () => kafkaAdmin(settings);
-const s3 = () => s3Client(settings);
-const sqs = () => sqsClient(settings);
+// S3 and SQS, or on the local stage the folders of its durable store (LOCAL_STORE_DIR).
+const rawZone = rawStoreOf(settings);
+const deadLetterQueue = queueOf(settings, settings.DEAD_LETTER_QUEUE_URL);
+const failedBatchesQueue = queueOf(settings, settings.FAILED_BATCHES_QUEUE_URL);
 const usersTable = `${settings.CASSANDRA_KEYSPACE}.users`;
 
 /** The registry's basic auth, read from its secret once per container (never per call). */
@@ -92,21 +92,17 @@ const readSnapshot = snapshotReader({
   db,
   cassandra,
   kafkaAdmin: admin,
-  s3,
-  sqs,
+  rawZone: () => rawZone,
+  deadLetters: () => deadLetterQueue,
+  failedBatches: () => failedBatchesQueue,
   probes: {
     postgres: async () => (await db()).query('SELECT 1'),
     kafka: async () => (await admin()).describeCluster(),
     registry: () => registry.probe(),
     cassandra: async () => (await cassandra()).execute('SELECT release_version FROM system.local'),
-    s3: () => s3().send(new HeadBucketCommand({ Bucket: settings.RAW_BUCKET })),
-    sqs: () =>
-      sqs().send(
-        new GetQueueAttributesCommand({
-          QueueUrl: settings.DEAD_LETTER_QUEUE_URL,
-          AttributeNames: ['QueueArn'],
-        }),
-      ),
+    // The raw zone and the dead-letter queue answer (on the local stage: their folders can be read).
+    s3: () => rawZone.list('raw/', 1),
+    sqs: () => deadLetterQueue.count(),
     ...(settings.AIRFLOW_URL === undefined
       ? {}
       : {
@@ -132,8 +128,8 @@ const api: ConsoleApi = {
   snapshot: () => readSnapshot(),
   async deadLetters(limit): Promise<DeadLetters> {
     const [letters, failed] = await Promise.all([
-      peekDeadLetters(sqs(), settings.DEAD_LETTER_QUEUE_URL, limit),
-      peekMessages(sqs(), settings.FAILED_BATCHES_QUEUE_URL, 20),
+      peekDeadLetters(deadLetterQueue, limit),
+      peekMessages(failedBatchesQueue, 20),
     ]);
     return {
       byReason: [...letters.byReason].map(([reason, count]) => ({ reason, count })),
@@ -156,8 +152,7 @@ const api: ConsoleApi = {
   },
   async replay(reason) {
     return replayDeadLetters({
-      sqs: sqs(),
-      queueUrl: settings.DEAD_LETTER_QUEUE_URL,
+      queue: deadLetterQueue,
       producer: await kafkaProducer(settings),
       reasonEquals: reason,
       // Within one call's time: a larger queue is replayed a call at a time.
@@ -174,11 +169,10 @@ const api: ConsoleApi = {
         db,
         cassandra,
         kafkaAdmin: admin,
-        s3,
-        rawBucket: settings.RAW_BUCKET,
+        rawZone: () => rawZone,
         usersTopic: settings.USERS_TOPIC,
         usersTable,
-        deadLetters: async () => (await peekDeadLetters(sqs(), settings.DEAD_LETTER_QUEUE_URL, 200)).latest,
+        deadLetters: async () => (await peekDeadLetters(deadLetterQueue, 200)).latest,
       },
       userKey,
       reveal,

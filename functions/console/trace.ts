@@ -1,7 +1,7 @@
-import { HeadObjectCommand, NotFound, type S3Client } from '@aws-sdk/client-s3';
 import type cassandraDriver from 'cassandra-driver';
 import { Partitioners, type Admin } from 'kafkajs';
 import type pg from 'pg';
+import type { RawStore } from '#lib/raw-store.ts';
 import { part } from '#lib/snapshot/part.ts';
 import type { DeadLetterSummary, Trace } from './api.ts';
 
@@ -23,8 +23,7 @@ export interface TraceSources {
   readonly db: () => Promise<Pick<pg.Pool, 'query'>>;
   readonly cassandra: () => Promise<Pick<cassandraDriver.Client, 'execute'>>;
   readonly kafkaAdmin: () => Promise<Pick<Admin, 'fetchTopicOffsets'>>;
-  readonly s3: () => Pick<S3Client, 'send'>;
-  readonly rawBucket: string;
+  readonly rawZone: () => Pick<RawStore, 'head'>;
   readonly usersTopic: string;
   readonly usersTable: string;
   /** Dead letters among the latest the queue holds. */
@@ -68,12 +67,7 @@ export async function traceUser(sources: TraceSources, userKey: string, reveal: 
           // The batch was fetched on the day it was persisted, or the day before.
           const days = [user.updated_at, new Date(user.updated_at.getTime() - 86_400_000), user.created_at];
           for (const key of [...new Set(days.map((d) => rawKey(d, user.batch_id)))]) {
-            try {
-              await sources.s3().send(new HeadObjectCommand({ Bucket: sources.rawBucket, Key: key }));
-              return { key, exists: true };
-            } catch (error) {
-              if (!(error instanceof NotFound)) throw error;
-            }
+            if ((await sources.rawZone().head(key)) !== undefined) return { key, exists: true };
           }
           return { key: rawKey(user.updated_at, user.batch_id), exists: false };
         })

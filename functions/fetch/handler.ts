@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { FetchSettings, loadSettings } from '#lib/config.ts';
 import { httpHandler } from '#lib/http.ts';
-import { s3Client, s3RawStore } from '#lib/raw-store.ts';
+import { rawStoreOf } from '#lib/raw-store.ts';
 import { fetchBatch, type FetchBatchDeps } from './fetch-batch.ts';
 import { UserRateLimiter } from './rate-limit.ts';
 import { FetchRequest } from './request.ts';
@@ -21,7 +21,7 @@ const LANDING_RESERVE_MS = 3000;
 
 const deps: FetchBatchDeps = {
   fetchPage: randomuserSource(settings),
-  store: s3RawStore(s3Client(settings), settings.RAW_BUCKET),
+  store: rawStoreOf(settings),
   limiter: new UserRateLimiter(
     settings.FETCH_RATE_LIMIT_USERS,
     settings.FETCH_RATE_LIMIT_WINDOW_SECONDS * 1000,

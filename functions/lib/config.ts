@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
 
@@ -13,6 +14,19 @@ const Common = z.object({
   AWS_REGION: z.string().min(1).default('us-east-1'),
   /** Offline only: the AWS emulator (LocalStack). Unset on AWS, where the SDK finds the real endpoints. */
   AWS_ENDPOINT_URL: unsetIfEmpty(z.url()),
+  /**
+   * The local stage only: the folder of its durable store. The raw zone is then `<dir>/<RAW_BUCKET>`
+   * and each queue `<dir>/<queue name>` (functions/lib/raw-store.ts, message-queue.ts) instead of S3
+   * and SQS: the local AWS emulator (LocalStack community) keeps no state across a restart, and a dead
+   * letter is data, the raw zone the replay source. Unset on AWS. A relative path is the working
+   * folder's (sls runs from the repository).
+   */
+  LOCAL_STORE_DIR: unsetIfEmpty(
+    z
+      .string()
+      .min(1)
+      .transform((dir) => path.resolve(dir)),
+  ),
 });
 
 /** fetch: where users come from, how fast it may ask, and where it lands them. */

@@ -1,7 +1,7 @@
 import { loadSettings, PersistSettings } from '#lib/config.ts';
 import { dbPool } from '#lib/db.ts';
 import { httpHandler } from '#lib/http.ts';
-import { s3Client, s3RawStore } from '#lib/raw-store.ts';
+import { rawStoreOf } from '#lib/raw-store.ts';
 import { persistBatch, PersistRequest, type PersistBatchDeps } from './persist-batch.ts';
 import { writeUsers } from './user-store.ts';
 
@@ -12,7 +12,7 @@ import { writeUsers } from './user-store.ts';
 const settings = loadSettings(PersistSettings);
 
 const deps: PersistBatchDeps = {
-  store: s3RawStore(s3Client(settings), settings.RAW_BUCKET),
+  store: rawStoreOf(settings),
   writeUsers: async (rows) => writeUsers(await dbPool(settings), rows),
 };
 

@@ -1,8 +1,6 @@
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
-import { clientConfig, type AwsSettings } from '#lib/aws.ts';
 import { TransientError } from '#lib/errors.ts';
-import { lazy } from '#lib/once.ts';
+import type { MessageQueue } from '#lib/message-queue.ts';
 import { KafkaRecord } from './kafka-event.ts';
 
 /**
@@ -24,9 +22,6 @@ export const DeadLetter = z.object({
   valueOmittedBytes: z.number().int().optional(),
 });
 export type DeadLetter = z.infer<typeof DeadLetter>;
-
-/** The SQS client (the dead-letter queue), created on first use and kept for the life of the container. */
-export const sqsClient = lazy((settings: AwsSettings) => new SQSClient(clientConfig(settings)));
 
 /** SQS's message size limit, less room for the JSON around the record. */
 const MAX_BODY_BYTES = 240 * 1024;
@@ -79,35 +74,21 @@ export function sqsBatches(letters: readonly DeadLetter[]): DeadLetter[][] {
 }
 
 /**
- * Sends dead letters to the SQS queue, in requests SQS accepts (ten letters, 256 KiB at most). Every entry must be
+ * Sends dead letters to the queue, in requests SQS accepts (ten letters, 256 KiB at most). Every entry must be
  * accepted: otherwise a TransientError makes the whole Kafka batch retry (its writes are idempotent;
  * the letters that did arrive may then arrive twice, which a replay tolerates: it upserts).
  */
-export async function sendDeadLetters(
-  sqs: Pick<SQSClient, 'send'>,
-  queueUrl: string,
-  letters: readonly DeadLetter[],
-): Promise<void> {
+export async function sendDeadLetters(queue: MessageQueue, letters: readonly DeadLetter[]): Promise<void> {
   for (const chunk of sqsBatches(letters)) {
-    let failed: number;
     try {
-      const result = await sqs.send(
-        new SendMessageBatchCommand({
-          QueueUrl: queueUrl,
-          Entries: chunk.map((letter, index) => ({
-            Id: String(index),
-            MessageBody: JSON.stringify(letter),
-            MessageAttributes: {
-              topic: { DataType: 'String', StringValue: letter.topic },
-              reason: { DataType: 'String', StringValue: letter.reason.slice(0, 256) },
-            },
-          })),
-        }),
+      await queue.send(
+        chunk.map((letter) => ({
+          body: JSON.stringify(letter),
+          attributes: { topic: letter.topic, reason: letter.reason.slice(0, 256) },
+        })),
       );
-      failed = result.Failed?.length ?? 0;
     } catch (error) {
-      throw new TransientError('the dead-letter queue is unavailable', { cause: error });
+      throw new TransientError('the dead-letter queue is unavailable or refused records', { cause: error });
     }
-    if (failed > 0) throw new TransientError(`the dead-letter queue refused ${failed} records`);
   }
 }

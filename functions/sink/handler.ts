@@ -6,7 +6,8 @@ import { loggableError, UnprocessableError } from '#lib/errors.ts';
 import { logger } from '#lib/logger.ts';
 import { withRegistry } from '#lib/schema-registry.ts';
 import { versionsInCassandra } from '#lib/user-rows.ts';
-import { sendDeadLetters, sqsClient } from './dead-letter.ts';
+import { queueOf } from '#lib/message-queue.ts';
+import { sendDeadLetters } from './dead-letter.ts';
 import { KafkaEvent } from './kafka-event.ts';
 import { sinkBatch, type SinkBatchDeps, type SinkBatchResult } from './sink-batch.ts';
 import { writeUsers } from './user-table.ts';
@@ -19,6 +20,7 @@ import { writeUsers } from './user-table.ts';
  * they are dead-lettered.
  */
 const settings = loadSettings(SinkSettings);
+const deadLetters = queueOf(settings, settings.DEAD_LETTER_QUEUE_URL);
 
 const deps: SinkBatchDeps = {
   schemaFor: (schemaId) => withRegistry(settings, (registry) => registry.getSchema(schemaId)),
@@ -27,7 +29,7 @@ const deps: SinkBatchDeps = {
   },
   versionsOf: async (keys) => versionsInCassandra(await cassandraSession(settings), keys),
   target: settings.CASSANDRA_TARGET,
-  deadLetter: (letters) => sendDeadLetters(sqsClient(settings), settings.DEAD_LETTER_QUEUE_URL, letters),
+  deadLetter: (letters) => sendDeadLetters(deadLetters, letters),
 };
 
 export const handler = middy<unknown, SinkBatchResult>()

@@ -3,6 +3,7 @@
  * `msk` events into one resolved definition per event-source mapping. Everything is validated here,
  * at the edge, so that a mistake stops `sls offline start` with a message naming the property.
  */
+import path from 'node:path';
 import { z } from 'zod';
 import { MAX_PAYLOAD_BYTES } from './event-builder.ts';
 import type { EventSourceInfo } from './event-builder.ts';
@@ -44,6 +45,8 @@ export interface PluginSettings {
   brokers?: string[];
   /** Endpoint of the AWS API that holds the on-failure destinations (LocalStack offline). */
   awsEndpoint?: string;
+  /** When set, on-failure records go to `<dir>/<queue name>/` as files instead of to SQS. */
+  destinationDirectory?: string;
   region: string;
   /** -1 retries forever (AWS's own default); 0..10000 retries after the first attempt. */
   maximumRetryAttempts: number;
@@ -137,6 +140,8 @@ const RetryBackoffSchema = z
 const PluginConfigSchema = z.strictObject({
   brokers: z.array(z.string().min(1)).min(1).optional(),
   awsEndpoint: z.url().optional(),
+  // '' (a stage that has none) counts as unset.
+  destinationDirectory: z.string().optional(),
   region: z.string().min(1).optional(),
   maximumRetryAttempts: z.int().min(-1).max(10_000).default(DEFAULT_MAXIMUM_RETRY_ATTEMPTS),
   // AWS: "The minimum valid value for maximum record age is 60s", the maximum a week; -1 is infinite.
@@ -233,6 +238,9 @@ export function resolveSettings(input: ServiceInput): PluginSettings {
   return {
     ...(raw.brokers === undefined ? {} : { brokers: raw.brokers }),
     ...(awsEndpoint === undefined ? {} : { awsEndpoint }),
+    ...(nonEmpty(raw.destinationDirectory) === undefined
+      ? {}
+      : { destinationDirectory: path.resolve(raw.destinationDirectory ?? '') }),
     region: raw.region ?? input.providerRegion ?? 'us-east-1',
     maximumRetryAttempts: raw.maximumRetryAttempts,
     maximumRecordAgeInSeconds: raw.maximumRecordAgeInSeconds,

@@ -1,15 +1,15 @@
 /**
  * serverless-offline-kafka: AWS Lambda's Kafka event-source mapping (`kafka` and `msk` function
  * events) for `sls offline start`. Wiring only: configuration in config.ts, Kafka in poller.ts,
- * batching and retries in delivery.ts, the Lambda call in invoker.ts, SQS in on-failure.ts.
+ * batching and retries in delivery.ts, the Lambda call in invoker.ts, SQS (or folders) in on-failure.ts.
  */
 import { emulatorCredentials } from './aws.ts';
 import { ConfigError, resolveConfig } from './config.ts';
 import type { ResolvedConfig, ServiceInput } from './config.ts';
 import { createLambdaInvoker } from './invoker.ts';
 import type { LambdaInvoker } from './invoker.ts';
-import { createSqsDestination } from './on-failure.ts';
-import type { SqsDestination } from './on-failure.ts';
+import { createDirectoryDestination, createSqsDestination } from './on-failure.ts';
+import type { Destination } from './on-failure.ts';
 import { KafkaPoller } from './poller.ts';
 import type { PollerLog } from './poller.ts';
 
@@ -43,7 +43,7 @@ export default class ServerlessOfflineKafka {
   readonly #log: PluginLog;
   #pollers: KafkaPoller[] = [];
   #invoker: LambdaInvoker | undefined;
-  #destination: SqsDestination | undefined;
+  #destination: Destination | undefined;
   #ready: Promise<void> = Promise.resolve();
   #stopping: Promise<void> | undefined;
   readonly #onSignal = (): void => {
@@ -107,10 +107,13 @@ export default class ServerlessOfflineKafka {
       region: settings.region,
       ...(credentials === undefined ? {} : { credentials }),
     });
-    const destination = createSqsDestination({
-      ...(settings.awsEndpoint === undefined ? {} : { endpoint: settings.awsEndpoint }),
-      ...(credentials === undefined ? {} : { credentials }),
-    });
+    const destination =
+      settings.destinationDirectory === undefined
+        ? createSqsDestination({
+            ...(settings.awsEndpoint === undefined ? {} : { endpoint: settings.awsEndpoint }),
+            ...(credentials === undefined ? {} : { credentials }),
+          })
+        : createDirectoryDestination(settings.destinationDirectory);
     this.#invoker = invoker;
     this.#destination = destination;
     this.#pollers = enabled.map(

@@ -6,7 +6,12 @@
  * is keyed by `<topic>-<partition>`, and `responseContext` is null for MaximumPayloadSizeExceeded. SQS
  * destinations get the metadata only (only S3 destinations carry the payload).
  */
+import path from 'node:path';
 import { GetQueueUrlCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+// The project's directory queue, so that its console and DLQ tool read what the trigger writes. A
+// relative path: the plugin's own package.json cannot map #lib (Node takes no target outside it).
+// eslint-disable-next-line no-restricted-imports -- the one import from the project's functions
+import { directoryQueue } from '../../functions/lib/message-queue.ts';
 import { clientConfig } from './aws.ts';
 import type { StaticCredentials } from './aws.ts';
 import type { PartitionRange } from './batcher.ts';
@@ -122,8 +127,8 @@ export function parseSqsArn(arn: string): SqsArn | undefined {
   return { region, accountId, queueName };
 }
 
-/** Sends on-failure records to SQS queues, found by name at `endpoint`. */
-export interface SqsDestination {
+/** Sends on-failure records to SQS queues (or, offline, their folders). */
+export interface Destination {
   send: SendToDestination;
   close(): void;
 }
@@ -135,7 +140,7 @@ export interface SqsDestination {
 export function createSqsDestination(options: {
   endpoint?: string;
   credentials?: StaticCredentials;
-}): SqsDestination {
+}): Destination {
   const clients = new Map<string, SQSClient>();
   const queueUrls = new Map<string, string>();
 
@@ -177,5 +182,21 @@ export function createSqsDestination(options: {
     close: () => {
       for (const client of clients.values()) client.destroy();
     },
+  };
+}
+
+/**
+ * Each SQS destination as a folder, `<dir>/<queue name>/`, one JSON file per record (the project's
+ * directory queue, functions/lib/message-queue.ts): for an emulator that keeps nothing across a
+ * restart (LocalStack community), where a failed batch's record must outlive it.
+ */
+export function createDirectoryDestination(dir: string): Destination {
+  return {
+    send: async (destinationArn, record) => {
+      const arn = parseSqsArn(destinationArn);
+      if (arn === undefined) throw new Error(`not an SQS queue ARN: ${destinationArn}`);
+      await directoryQueue(path.join(dir, arn.queueName)).send([{ body: JSON.stringify(record) }]);
+    },
+    close: () => undefined,
   };
 }

@@ -8,12 +8,13 @@ import { airflowClient } from '#lib/airflow-client.ts';
 import { endpoints } from '#infra/stack/endpoints.ts';
 import { stackHome } from '#infra/stack/lib/paths.ts';
 import { onPath } from '#infra/stack/lib/toolchain.ts';
-import { localApiKey, localQueueUrl, localResources } from '#infra/stack/local-stage/resources.ts';
+import { localQueue } from '#infra/stack/local-stage/clients.ts';
+import { localApiKey, localResources } from '#infra/stack/local-stage/resources.ts';
 import { down, up } from '#infra/stack/stack.ts';
 import { pipelineClient } from '#scripts/http-client.ts';
 import { startOffline, type Offline } from '#scripts/offline.ts';
 import { kafkaRecord, userEvent } from '../fixtures/kafka-events.ts';
-import { awsClients, cassandraClient, kafkaClient, unique } from '../support/clients.ts';
+import { cassandraClient, kafkaClient, unique } from '../support/clients.ts';
 import { skipSinkBacklog, waitForCassandra } from '../support/stream-waits.ts';
 
 /**
@@ -35,7 +36,6 @@ describe('the pipeline console, in a real browser against sls offline', () => {
   let apiKey: string;
   const browserErrors: string[] = [];
   const apiStatuses: number[] = [];
-  const { sqs } = awsClients();
   const cassandra = cassandraClient();
   const kafka = kafkaClient('console-e2e');
 
@@ -75,7 +75,6 @@ describe('the pipeline console, in a real browser against sls offline', () => {
       .catch(() => undefined);
     await (offline as Offline | undefined)?.stop();
     await cassandra.shutdown();
-    sqs.destroy();
   });
 
   it('says so when the key is wrong (the API answered 403), and takes the right one', async () => {
@@ -133,7 +132,7 @@ describe('the pipeline console, in a real browser against sls offline', () => {
       await registry.encode(await registry.getLatestSchemaId(localResources.usersSubject), event),
     );
     const reason = unique('planted: fixed since');
-    await sendDeadLetters(sqs, localQueueUrl(localResources.deadLetterQueue), [
+    await sendDeadLetters(localQueue(localResources.deadLetterQueue), [
       deadLetterOf(
         kafkaRecord({ key: event.user_key, value, topic: localResources.usersTopic }),
         reason,

@@ -1,9 +1,7 @@
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localRawStore } from '#infra/stack/local-stage/clients.ts';
 import { localApiKey } from '#infra/stack/local-stage/resources.ts';
-import { localResources } from '#infra/stack/local-stage/resources.ts';
-import { s3RawStore } from '#lib/raw-store.ts';
-import { awsClients, unique } from '../support/clients.ts';
+import { unique } from '../support/clients.ts';
 import { postJson } from '#scripts/http-client.ts';
 import { countsForSeed, pipelinePool } from '../support/pipeline-db.ts';
 import { clearFaults, injectFault } from '../support/randomuser-faults.ts';
@@ -14,7 +12,6 @@ describe('fetch and persist over HTTP', () => {
   let offline: Offline;
   let apiKey: string;
   const pool = pipelinePool();
-  const { s3 } = awsClients();
 
   const call = (path: string, body: string, key = apiKey) =>
     postJson(`${offline.baseUrl}/${path}`, body, key === '' ? {} : { 'x-api-key': key });
@@ -27,7 +24,6 @@ describe('fetch and persist over HTTP', () => {
   afterAll(async () => {
     await offline.stop();
     await pool.end();
-    s3.destroy();
   });
 
   it('fetches 20,000 users, persists them, and a replay of the same calls changes no count', async () => {
@@ -43,7 +39,7 @@ describe('fetch and persist over HTTP', () => {
     expect(await countsForSeed(pool, seed)).toEqual({ users: 20_000, outbox: 20_000, maxVersion: 1 });
 
     // No secret field in the raw zone, and none in PostgreSQL.
-    const raw = JSON.stringify(await s3RawStore(s3, localResources.rawBucket).get(key));
+    const raw = JSON.stringify(await localRawStore().get(key));
     expect(raw).not.toMatch(/"(password|salt|md5|sha1|sha256)"/);
     const { rows } = await pool.query<{ column_name: string }>(
       "SELECT column_name FROM information_schema.columns WHERE table_name IN ('users', 'outbox')",
@@ -95,9 +91,7 @@ describe('fetch and persist over HTTP', () => {
 
   it('answers 422 for a raw object that is not a batch', async () => {
     const key = `raw/${unique('garbage')}.json`;
-    await s3.send(
-      new PutObjectCommand({ Bucket: localResources.rawBucket, Key: key, Body: '{"hello": "world"}' }),
-    );
+    await localRawStore().put(key, { hello: 'world' });
     const response = await call('persist', JSON.stringify({ key }));
     expect(response.status).toBe(422);
     expect(response.body['message']).toMatch(/is not a raw batch/);

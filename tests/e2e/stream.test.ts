@@ -4,7 +4,7 @@ import { localApiKey } from '#infra/stack/local-stage/resources.ts';
 import { localResources } from '#infra/stack/local-stage/resources.ts';
 import { endpoints } from '#infra/stack/endpoints.ts';
 import { waitUntil } from '#infra/stack/lib/wait.ts';
-import { awsClients, cassandraClient, kafkaClient, unique } from '../support/clients.ts';
+import { cassandraClient, kafkaClient, unique } from '../support/clients.ts';
 import { startOffline, type Offline } from '#scripts/offline.ts';
 import { pipelineClient } from '#scripts/http-client.ts';
 import { receiveDeadLetters, skipSinkBacklog, waitForCassandra } from '../support/stream-waits.ts';
@@ -26,7 +26,6 @@ describe('the stream, end to end through sls offline and its Kafka trigger', () 
   const pool = pipelinePool();
   const cassandra = cassandraClient();
   const kafka = kafkaClient('stream-e2e');
-  const { sqs } = awsClients();
 
   beforeAll(async () => {
     apiKey = await localApiKey();
@@ -39,7 +38,6 @@ describe('the stream, end to end through sls offline and its Kafka trigger', () 
     await offline.stop();
     await pool.end();
     await cassandra.shutdown();
-    sqs.destroy();
   });
 
   it('lands 20,000 fetched users in Cassandra with the content PostgreSQL holds; the same run again changes nothing', async () => {
@@ -96,7 +94,7 @@ describe('the stream, end to end through sls offline and its Kafka trigger', () 
       await producer.disconnect();
     }
     const keyOf = (key: string | null) => Buffer.from(key ?? '', 'base64').toString();
-    const letters = await receiveDeadLetters(sqs, (l) => keyOf(l.key).startsWith(marker), 3);
+    const letters = await receiveDeadLetters((l) => keyOf(l.key).startsWith(marker), 3);
     const reasons = Object.fromEntries(letters.map((l) => [keyOf(l.key).slice(marker.length + 1), l.reason]));
     expect(reasons).toEqual({
       json: 'undecodable: not in the Confluent wire format (magic byte 0 + schema id)',

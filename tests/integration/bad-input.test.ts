@@ -1,9 +1,11 @@
-import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { localResources } from '#infra/stack/local-stage/resources.ts';
-import { awsClients, kafkaClient, unique } from '../support/clients.ts';
+import { localRawStore } from '#infra/stack/local-stage/clients.ts';
+import { localResources, localStoreDir } from '#infra/stack/local-stage/resources.ts';
+import { kafkaClient, unique } from '../support/clients.ts';
 import { lambdaContext, stubLocalFunctionEnv, type HttpHandler } from '../support/lambda-events.ts';
 import { pipelinePool } from '../support/pipeline-db.ts';
 
@@ -596,20 +598,14 @@ interface StoreState {
 describe('the bad-input catalogue, in-process against the local stack', () => {
   const handlers = {} as Record<Target, HttpHandler>;
   const pool = pipelinePool();
-  const { s3 } = awsClients();
+  // The raw zone as the local stage's functions keep it: the local store's folder.
+  const rawZone = localRawStore();
+  const rawFile = (key: string): string => path.join(localStoreDir, localResources.rawBucket, key);
   let admin: Admin;
 
   const rawObjects = async (): Promise<string[]> => {
-    const keys: string[] = [];
-    let token: string | undefined;
-    do {
-      const page = await s3.send(
-        new ListObjectsV2Command({ Bucket: localResources.rawBucket, ContinuationToken: token }),
-      );
-      for (const object of page.Contents ?? []) keys.push(`${object.Key ?? ''} ${object.ETag ?? ''}`);
-      token = page.NextContinuationToken;
-    } while (token !== undefined);
-    return keys.sort();
+    const { objects } = await rawZone.list('', Number.POSITIVE_INFINITY);
+    return objects.map((o) => `${o.key} ${o.version}`).sort();
   };
 
   const storeState = async (): Promise<StoreState> => {
@@ -654,27 +650,16 @@ describe('the bad-input catalogue, in-process against the local stack', () => {
     handlers.console = (await import('#functions/console/handler.ts')).handler;
     admin = kafkaClient('itest-bad-input').admin();
     await admin.connect();
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: localResources.rawBucket,
-        Key: notABatchKey,
-        Body: json({ hello: 'world' }),
-      }),
-    );
-    await s3.send(
-      new PutObjectCommand({ Bucket: localResources.rawBucket, Key: notJsonKey, Body: 'not json at all' }),
-    );
+    await rawZone.put(notABatchKey, { hello: 'world' });
+    // Not JSON, which the store itself never writes: put there by hand.
+    await rawZone.put(notJsonKey, null);
+    await writeFile(rawFile(notJsonKey), 'not json at all');
   });
 
   afterAll(async () => {
     vi.unstubAllEnvs();
-    await s3.send(
-      new DeleteObjectsCommand({
-        Bucket: localResources.rawBucket,
-        Delete: { Objects: [{ Key: notABatchKey }, { Key: notJsonKey }] },
-      }),
-    );
-    s3.destroy();
+    for (const key of [notABatchKey, notJsonKey])
+      for (const file of [rawFile(key), `${rawFile(key)}.metadata.json`]) await rm(file, { force: true });
     await admin.disconnect();
     await pool.end();
   });

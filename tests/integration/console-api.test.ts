@@ -2,10 +2,11 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { DeadLetters, Schemas, SchemaVersion, Snapshot, Trace } from '#functions/console/api.ts';
 import { deadLetterOf, sendDeadLetters } from '#functions/sink/dead-letter.ts';
-import { localQueueUrl, localResources } from '#infra/stack/local-stage/resources.ts';
+import { localQueue } from '#infra/stack/local-stage/clients.ts';
+import { localResources } from '#infra/stack/local-stage/resources.ts';
 import { up } from '#infra/stack/stack.ts';
 import { kafkaRecord } from '../fixtures/kafka-events.ts';
-import { awsClients, unique } from '../support/clients.ts';
+import { unique } from '../support/clients.ts';
 import {
   apiGatewayPost,
   lambdaContext,
@@ -48,7 +49,6 @@ describe('the console API, in-process against the local stack', () => {
   let persistHandler: HttpHandler;
   let publishHandler: HttpHandler;
   const pool = pipelinePool();
-  const { sqs } = awsClients();
 
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the answer's type (api.ts)
   const api = async <T>(
@@ -73,7 +73,6 @@ describe('the console API, in-process against the local stack', () => {
 
   afterAll(async () => {
     vi.unstubAllEnvs();
-    sqs.destroy();
     await pool.end();
   });
 
@@ -163,7 +162,7 @@ describe('the console API, in-process against the local stack', () => {
     const before = (await api<Snapshot>('GET', 'snapshot')).body;
     const reason = unique('undecodable: planted by the console test');
     const poisonKey = unique('poison-key');
-    await sendDeadLetters(sqs, localQueueUrl(localResources.deadLetterQueue), [
+    await sendDeadLetters(localQueue(localResources.deadLetterQueue), [
       deadLetterOf(
         kafkaRecord({ key: poisonKey, value: Buffer.from('not avro'), offset: 7 }),
         reason,

@@ -2,11 +2,13 @@ import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-s
 import { afterAll, describe, expect, it } from 'vitest';
 import { deadLetterOf, sendDeadLetters } from '#functions/sink/dead-letter.ts';
 import { listDeadLetters, peekDeadLetters, replayDeadLetters } from '#functions/console/dead-letters.ts';
+import { sqsQueue } from '#lib/message-queue.ts';
 import { kafkaRecord } from '../fixtures/kafka-events.ts';
 import { awsClients, createTopic, kafkaClient, unique } from '../support/clients.ts';
 import { readTopicFrom, topicEnds } from '../support/stream.ts';
 
-describe('the dead-letter queue, as npm run dlq and the console read it', () => {
+// The SQS implementation, the one the aws stage uses (the local stage's folder: tests/unit/lib/message-queue.test.ts).
+describe('the dead-letter queue on SQS, as npm run dlq and the console read it', () => {
   const { sqs } = awsClients();
   const kafka = kafkaClient('dlq-itest');
 
@@ -16,6 +18,7 @@ describe('the dead-letter queue, as npm run dlq and the console read it', () => 
 
   it('lists letters by reason, and replays the chosen ones to the topic byte for byte, keeping the rest', async () => {
     const { QueueUrl = '' } = await sqs.send(new CreateQueueCommand({ QueueName: unique('dlq-tool') }));
+    const queue = sqsQueue(sqs, QueueUrl);
     const topic = unique('dlq-replay');
     await createTopic(kafka, topic, 2);
     const failedAt = new Date();
@@ -26,7 +29,7 @@ describe('the dead-letter queue, as npm run dlq and the console read it', () => 
       reason: string,
       headers: Record<string, number[]>[] = [],
     ) => deadLetterOf(kafkaRecord({ key, value, offset, headers }), reason, failedAt);
-    await sendDeadLetters(sqs, QueueUrl, [
+    await sendDeadLetters(queue, [
       letter('k1', Buffer.from([0, 0, 0, 0, 42, 1, 2, 3]), 1, 'unknown schema id 42', [
         { 'event-id': [-61, -85] },
       ]),
@@ -34,7 +37,7 @@ describe('the dead-letter queue, as npm run dlq and the console read it', () => 
       letter('k3', Buffer.from('garbage'), 3, 'undecodable: not in the Confluent wire format'),
     ]);
 
-    expect(await listDeadLetters(sqs, QueueUrl)).toEqual(
+    expect(await listDeadLetters(queue)).toEqual(
       new Map([
         ['unknown schema id 42', 2],
         ['undecodable: not in the Confluent wire format', 1],
@@ -42,10 +45,10 @@ describe('the dead-letter queue, as npm run dlq and the console read it', () => 
     );
 
     // The console's peek: counts and summaries (no value bytes), the letters left where they were.
-    const peeked = await peekDeadLetters(sqs, QueueUrl, 2);
+    const peeked = await peekDeadLetters(queue, 2);
     expect(peeked.truncated).toBe(true);
     expect([...peeked.byReason.values()].reduce((a, b) => a + b, 0)).toBe(2);
-    const all = await peekDeadLetters(sqs, QueueUrl, 50);
+    const all = await peekDeadLetters(queue, 50);
     expect(all.truncated).toBe(false);
     expect(all.latest.map((l) => l.key).sort()).toEqual(['k1', 'k2', 'k3']);
     expect(all.latest[0]).toEqual({
@@ -61,8 +64,7 @@ describe('the dead-letter queue, as npm run dlq and the console read it', () => 
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     const result = await replayDeadLetters({
-      sqs,
-      queueUrl: QueueUrl,
+      queue,
       producer,
       topic,
       reasonFilter: 'unknown schema id',

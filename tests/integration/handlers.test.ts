@@ -29,7 +29,7 @@ describe('the fetch and persist handlers, in-process against the local stack', (
     await pool.end();
   });
 
-  it('fetches into S3 and persists into PostgreSQL, reading the database secret from Secrets Manager', async () => {
+  it('fetches into the raw zone and persists into PostgreSQL, reading the database secret from Secrets Manager', async () => {
     const seed = unique('handlers');
     const fetched = await fetchHandler(
       post(JSON.stringify({ count: 7000, seed, nat: 'ua,rs' })),

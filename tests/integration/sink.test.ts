@@ -1,12 +1,14 @@
-import { CreateQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import type { Context } from 'aws-lambda';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { SinkBatchResult } from '#functions/sink/sink-batch.ts';
 import type { KafkaRecord } from '#functions/sink/kafka-event.ts';
-import { localResources } from '#infra/stack/local-stage/resources.ts';
+import { localQueue } from '#infra/stack/local-stage/clients.ts';
+import { localQueueUrl, localResources, localStoreDir } from '#infra/stack/local-stage/resources.ts';
 import { endpoints } from '#infra/stack/endpoints.ts';
-import { awsClients, cassandraClient, unique } from '../support/clients.ts';
+import { cassandraClient, unique } from '../support/clients.ts';
 import { stubLocalFunctionEnv } from '../support/lambda-events.ts';
 import { pipelinePool } from '../support/pipeline-db.ts';
 import { cassandraChecksum, postgresChecksum } from '#scripts/user-checksums.ts';
@@ -20,7 +22,6 @@ import { eventOf, USER_EVENT_COLUMNS, type UserEventRow } from '#functions/publi
 type Sink = (event: unknown, context: Context) => Promise<SinkBatchResult>;
 
 const context = { awsRequestId: 'itest-sink', functionName: 'sink' } as unknown as Context;
-const { sqs } = awsClients();
 const registry = new SchemaRegistry({ host: endpoints.registry.url });
 const cassandra = cassandraClient();
 const pool = pipelinePool();
@@ -32,6 +33,8 @@ async function loadSink(overrides: Record<string, string> = {}): Promise<Sink> {
   return (await import('#functions/sink/handler.ts')).handler;
 }
 
+/** A dead-letter queue of the test's own, in the local store as the local stage keeps them. */
+let deadLetterQueue = '';
 let deadLetterQueueUrl = '';
 let schemaId = 0;
 
@@ -73,33 +76,28 @@ async function deadLetters(): Promise<
   { reason: string; offset: number; partition: number; value: string | null }[]
 > {
   const letters: { reason: string; offset: number; partition: number; value: string | null }[] = [];
-  for (let empty = 0; empty < 2;) {
-    const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: deadLetterQueueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 1,
-      }),
-    );
-    if (Messages.length === 0) empty++;
-    letters.push(...Messages.map((m) => JSON.parse(m.Body ?? '{}') as (typeof letters)[number]));
+  for (const message of await localQueue(deadLetterQueue).receive(Number.POSITIVE_INFINITY, 0)) {
+    letters.push(JSON.parse(message.body) as (typeof letters)[number]);
   }
   return letters.sort((a, b) => a.offset - b.offset);
 }
 
-describe('sink, in-process against the registry, Cassandra and SQS', () => {
+describe('sink, in-process against the registry, Cassandra and the dead-letter queue', () => {
   beforeAll(async () => {
     schemaId = await registry.getLatestSchemaId(localResources.usersSubject);
   });
 
-  beforeEach(async () => {
-    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: unique('sink-dlq') }));
-    deadLetterQueueUrl = QueueUrl ?? '';
+  beforeEach(() => {
+    deadLetterQueue = unique('sink-dlq');
+    deadLetterQueueUrl = localQueueUrl(deadLetterQueue);
+  });
+
+  afterEach(async () => {
+    await rm(path.join(localStoreDir, deadLetterQueue), { recursive: true, force: true });
   });
 
   afterAll(async () => {
     vi.unstubAllEnvs();
-    sqs.destroy();
     await cassandra.shutdown();
     await pool.end();
   });

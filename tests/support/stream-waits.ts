@@ -3,10 +3,8 @@
  * holds given records.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type cassandraDriver from 'cassandra-driver';
-import { localQueueUrl } from '#infra/stack/local-stage/resources.ts';
-import { localKafka } from '#infra/stack/local-stage/clients.ts';
+import { localKafka, localQueue } from '#infra/stack/local-stage/clients.ts';
 import { localResources } from '#infra/stack/local-stage/resources.ts';
 import { waitUntil } from '#infra/stack/lib/wait.ts';
 import type { DeadLetter } from '#functions/sink/dead-letter.ts';
@@ -29,26 +27,23 @@ export async function waitForCassandra(
   return last;
 }
 
-/** Receives from the local dead-letter queue until `wanted` letters matched `keep` or the timeout. */
+/**
+ * Reads the local dead-letter queue (the local store's folder, where the sink under `sls offline`
+ * writes) until `wanted` letters match `keep` or the timeout; the letters stay in the queue.
+ */
 export async function receiveDeadLetters(
-  sqs: SQSClient,
   keep: (letter: DeadLetter) => boolean,
   wanted: number,
   timeoutMs = 60_000,
 ): Promise<DeadLetter[]> {
-  const found: DeadLetter[] = [];
+  const queue = localQueue(localResources.deadLetterQueue);
   const deadline = Date.now() + timeoutMs;
-  while (found.length < wanted && Date.now() < deadline) {
-    const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: localQueueUrl(localResources.deadLetterQueue),
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 1,
-      }),
-    );
-    found.push(...Messages.map((m) => JSON.parse(m.Body ?? '{}') as DeadLetter).filter(keep));
+  for (;;) {
+    const messages = await queue.receive(Number.POSITIVE_INFINITY, 0);
+    const found = messages.map((m) => JSON.parse(m.body) as DeadLetter).filter(keep);
+    if (found.length >= wanted || Date.now() >= deadline) return found;
+    await sleep(1000);
   }
-  return found;
 }
 
 /**

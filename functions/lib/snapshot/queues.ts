@@ -1,17 +1,7 @@
-import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { QueueDepth } from '#functions/console/api.ts';
+import type { MessageQueue } from '#lib/message-queue.ts';
 
-/** A queue's messages, visible and held by a reader: one attributes call. */
-export async function queueDepth(sqs: Pick<SQSClient, 'send'>, url: string): Promise<QueueDepth> {
-  const { Attributes } = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: url,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-    }),
-  );
-  return {
-    url,
-    visible: Number(Attributes?.ApproximateNumberOfMessages ?? 0),
-    inFlight: Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
-  };
+/** A queue's messages, visible and held by a reader (on SQS one attributes call), shown with its URL. */
+export async function queueDepth(queue: Pick<MessageQueue, 'count'>, url: string): Promise<QueueDepth> {
+  return { url, ...(await queue.count()) };
 }

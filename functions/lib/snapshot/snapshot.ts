@@ -1,9 +1,9 @@
-import type { S3Client } from '@aws-sdk/client-s3';
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import type cassandraDriver from 'cassandra-driver';
 import type { Admin } from 'kafkajs';
 import type pg from 'pg';
 import type { Snapshot } from '#functions/console/api.ts';
+import type { MessageQueue } from '#lib/message-queue.ts';
+import type { RawStore } from '#lib/raw-store.ts';
 import { versionsInCassandra } from '#lib/user-rows.ts';
 import { batchAggregates, readAggregates } from './aggregates.ts';
 import { batchFingerprints, batchReconciler, usersOfBatch } from './batches.ts';
@@ -34,8 +34,9 @@ export interface SnapshotSources {
   readonly db: () => Promise<Pick<pg.Pool, 'query'>>;
   readonly cassandra: () => Promise<Pick<cassandraDriver.Client, 'execute'>>;
   readonly kafkaAdmin: () => Promise<Pick<Admin, 'fetchTopicOffsets' | 'fetchOffsets'>>;
-  readonly s3: () => Pick<S3Client, 'send'>;
-  readonly sqs: () => Pick<SQSClient, 'send'>;
+  readonly rawZone: () => Pick<RawStore, 'list' | 'head'>;
+  readonly deadLetters: () => Pick<MessageQueue, 'count'>;
+  readonly failedBatches: () => Pick<MessageQueue, 'count'>;
   /** One cheap call per service, for the Services panel. */
   readonly probes: Probes;
 }
@@ -62,7 +63,7 @@ export function snapshotReader(sources: SnapshotSources) {
     aggregatedUsers: batchAggregates(sources.db, sources.cassandra, resources.keyspace),
   });
   const readFreshness = freshnessReader(sources.db, sources.cassandra, usersTable);
-  const readRawZone = rawZoneReader(sources.s3, resources.rawBucket);
+  const readRawZone = rawZoneReader(sources.rawZone);
 
   return async function readSnapshot(now = new Date()): Promise<Snapshot> {
     const started = performance.now();
@@ -74,8 +75,8 @@ export function snapshotReader(sources: SnapshotSources) {
         topicProgress(await sources.kafkaAdmin(), resources.usersTopic, resources.consumerGroups),
       ),
       part(async () => readAggregates(await sources.cassandra(), resources.keyspace, now)),
-      part(() => queueDepth(sources.sqs(), resources.deadLetterQueueUrl)),
-      part(() => queueDepth(sources.sqs(), resources.failedBatchesQueueUrl)),
+      part(() => queueDepth(sources.deadLetters(), resources.deadLetterQueueUrl)),
+      part(() => queueDepth(sources.failedBatches(), resources.failedBatchesQueueUrl)),
     ]);
     // The newest batches are the raw zone's: each key names its batch.
     const recent = raw.ok

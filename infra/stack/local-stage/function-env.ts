@@ -1,5 +1,5 @@
 import { endpoints } from '../endpoints.ts';
-import { localQueueUrl, localResources } from './resources.ts';
+import { localQueueUrl, localResources, localStoreDir } from './resources.ts';
 
 /** Every function serverless.yml defines. */
 export type FunctionName = 'health' | 'fetch' | 'persist' | 'publish' | 'status' | 'sink' | 'console';
@@ -8,6 +8,7 @@ export type FunctionName = 'health' | 'fetch' | 'persist' | 'publish' | 'status'
 const provider = {
   STAGE: localResources.stage,
   AWS_ENDPOINT_URL: endpoints.aws.endpoint,
+  LOCAL_STORE_DIR: localStoreDir,
   POWERTOOLS_SERVICE_NAME: 'user-pipeline',
   POWERTOOLS_LOG_LEVEL: 'INFO',
   NODE_OPTIONS: '--enable-source-maps',

@@ -4,7 +4,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pipelineResources } from '#infra/pipeline/resources.ts';
 import { endpoints } from '../endpoints.ts';
-import { stackHome } from '../lib/paths.ts';
+import { servicePaths, stackHome } from '../lib/paths.ts';
 import { settings } from '../settings.ts';
 
 /**
@@ -23,6 +23,15 @@ export const localDatabaseUrl = `postgres://${pipeline.user}:${pipeline.password
 
 /** The SQS queue URL the emulator gives a queue name (path style, as the stack configures it). */
 export const localQueueUrl = (name: string): string => `${endpoints.aws.endpoint}/000000000000/${name}`;
+
+/**
+ * The local stage's durable store (LOCAL_STORE_DIR): the raw zone and the sink's two queues as folders
+ * (`<dir>/<bucket>`, `<dir>/<queue>`), which the functions, `npm run dlq` and the offline trigger use
+ * instead of the AWS emulator's S3 and SQS, since LocalStack community keeps no state across a restart.
+ * In the bootstrap's data: `stack reset` (or `reset bootstrap`) empties it, `down` and a crash do not.
+ * serverless.yml's local `localStoreDir` names the same folder.
+ */
+export const localStoreDir = servicePaths('bootstrap').data;
 
 /** Where the offline API key lives: a random token made once, kept across restarts. */
 export const apiKeyFile = path.join(stackHome, 'secrets', 'api-key');

@@ -25,6 +25,7 @@ import {
   localApiKey,
   localDatabaseUrl,
   localResources,
+  localStoreDir,
   usersTopicPartitions,
 } from '../local-stage/resources.ts';
 import type { Progress, StackService } from '../service.ts';
@@ -51,10 +52,19 @@ function awsClients(): { s3: S3Client; secrets: SecretsManagerClient; sqs: SQSCl
  * Makes the local stage ready for the functions, idempotently, with the steps every stage shares
  * (infra/pipeline): the PostgreSQL migrations; the raw bucket, the database secret and the two sink
  * queues in the AWS emulator; the users topic with its partitions; the user event's schema; the
- * Cassandra keyspace and tables; and the offline API key.
+ * Cassandra keyspace and tables; and the offline API key. The functions keep the raw zone and the two
+ * queues in the local store's folders instead (LOCAL_STORE_DIR), made here too: the emulator forgets
+ * its bucket's objects and its messages at a restart; the bucket and queues stay for the tools and
+ * benchmarks that measure the S3 and SQS paths the aws stage takes.
  */
 async function bootstrapLocalStage(report: Progress): Promise<void> {
   await migratePostgres(localDatabaseUrl, report);
+  for (const store of [
+    localResources.rawBucket,
+    localResources.deadLetterQueue,
+    localResources.failedBatchesQueue,
+  ])
+    await mkdir(path.join(localStoreDir, store), { recursive: true });
   const aws = awsClients();
   try {
     try {
@@ -194,6 +204,7 @@ async function missingResources(): Promise<string[]> {
       }
     }),
     present('the API key', () => Promise.resolve(existsSync(apiKeyFile))),
+    present(`the local store ${localStoreDir}`, () => Promise.resolve(existsSync(localStoreDir))),
   ];
   try {
     const results = await Promise.all(checks.map((check) => check()));

@@ -10,6 +10,7 @@ import { infraTemplate } from '#infra/aws/infra-template.ts';
 import { packagedService, packagedTemplate, slsPackage } from '#infra/aws/sls-package.ts';
 import { pipelineResources } from '#infra/pipeline/resources.ts';
 import { endpoints } from '#infra/stack/endpoints.ts';
+import { stackHome } from '#infra/stack/lib/paths.ts';
 import { localFunctionEnvironments } from '#infra/stack/local-stage/function-env.ts';
 import {
   ConsoleSettings,
@@ -89,7 +90,8 @@ const noAwsAccount = {
 };
 
 const packages = {
-  local: lazy(() => slsPackage('local', { PIPELINE_API_KEY: 'test-key' })),
+  // The stack home as `npm run offline` passes it (scripts/offline.ts): the local store's folder.
+  local: lazy(() => slsPackage('local', { PIPELINE_API_KEY: 'test-key', STACK_HOME: stackHome })),
   aws: lazy(() => slsPackage('aws', noAwsAccount)),
   /** As `sls deploy --stage aws --param="registryAuth=basic"` packages it. */
   awsRegistryAuth: lazy(() => slsPackage('aws', noAwsAccount, ['--param=registryAuth=basic'])),
@@ -538,6 +540,8 @@ describe('serverless.yml, aws stage', () => {
       ...keyspaces,
       DEAD_LETTER_QUEUE_URL: imported('SinkDeadLetterQueueUrl'),
     });
+    // S3 and SQS themselves: the local store is the local stage's alone.
+    for (const name of functionNames) expect(env(name)['LOCAL_STORE_DIR'], name).toBe('');
     expect(env('status')).toMatchObject({ ...keyspaces, DB_SSL: 'true', DB_SSL_CA: 'rds' });
     for (const name of functionNames) {
       for (const [key, value] of Object.entries(env(name))) {

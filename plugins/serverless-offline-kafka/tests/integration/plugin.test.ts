@@ -1,3 +1,6 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -140,6 +143,56 @@ describe('serverless-offline-kafka plugin', () => {
         bootstrapServers: '127.0.0.1:9092',
       });
     }
+  });
+
+  it('writes a failed batch to its queue folder when destinationDirectory is set, and nothing to SQS', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'offline-kafka-plugin-'));
+    const topic = fresh('okafka-dir');
+    await createTopic(kafka, topic, 1);
+    const name = fresh('failing');
+    const queue = fresh('failed-batches');
+    const plugin = new ServerlessOfflineKafka(
+      serverless(
+        {
+          failing: {
+            name,
+            events: [
+              kafkaEvent(topic, { onFailureDestination: `arn:aws:sqs:us-east-1:000000000000:${queue}` }),
+            ],
+          },
+        },
+        {
+          'serverless-offline-kafka': {
+            lambdaEndpoint: fake.endpoint,
+            // No SQS there: a record sent to SQS would fail and be retried, never reach the folder.
+            awsEndpoint: 'http://127.0.0.1:9',
+            destinationDirectory: dir,
+            maximumRetryAttempts: 0,
+          },
+        },
+      ),
+      {},
+      { log: testLog() },
+    );
+    fake.setHandler(name, () => {
+      throw new Error('always fails');
+    });
+    await plugin.hooks['offline:start:init']?.();
+    try {
+      await plugin.ready();
+      await produce(kafka, topic, [{ key: 'k', value: 'v' }]);
+      await waitFor('the failed batch in its folder', () => existsSync(path.join(dir, queue)));
+      await waitFor('its record', () => readdirSync(path.join(dir, queue)).some((f) => f.endsWith('.json')));
+    } finally {
+      await plugin.hooks['before:offline:start:end']?.();
+    }
+    const [file] = readdirSync(path.join(dir, queue)).filter((f) => f.endsWith('.json'));
+    const record = JSON.parse(readFileSync(path.join(dir, queue, file ?? ''), 'utf8')) as unknown;
+    expect(record).toMatchObject({
+      requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: 1 },
+      KafkaBatchInfo: { batchSize: 1, recordsInfo: { [`${topic}-0`]: { firstRecordOffset: '0' } } },
+    });
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('fails the start hook with a message naming the property', async () => {

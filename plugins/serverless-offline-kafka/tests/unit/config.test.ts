@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, resolveConfig } from '#plugin/config.ts';
 import type { MappingDefinition, ServiceInput } from '#plugin/config.ts';
@@ -242,6 +243,21 @@ describe('config: defaults around the plugin', () => {
     expect(
       resolveConfig(input({ providerEnvironment: { AWS_ENDPOINT_URL: '' } })).settings.awsEndpoint,
     ).toBeUndefined();
+  });
+
+  it('takes a destination folder, absolute, and counts an empty one as none', () => {
+    expect(resolveConfig(input({ plugin: { destinationDirectory: '/data/stores' } })).settings).toMatchObject(
+      {
+        destinationDirectory: '/data/stores',
+      },
+    );
+    expect(
+      resolveConfig(input({ plugin: { destinationDirectory: '.local/stores' } })).settings
+        .destinationDirectory,
+    ).toBe(path.resolve('.local/stores'));
+    expect(resolveConfig(input({ plugin: { destinationDirectory: '' } })).settings).not.toHaveProperty(
+      'destinationDirectory',
+    );
   });
 
   it('retries forever with -1, but 10 times when there is a destination (as AWS)', () => {

@@ -73,7 +73,7 @@ async function pauseDag(): Promise<void> {
   await airflowClient(endpoints.airflow.url, endpoints.airflow.login)
     .then(async (airflow) => {
       await airflow.setPaused(DAG_ID, true);
-      await airflow.dropUnfinishedScheduledRuns(DAG_ID);
+      await airflow.dropUnfinishedRuns(DAG_ID);
     })
     .catch(() => undefined);
 }

@@ -132,15 +132,16 @@ export async function airflowClient(baseUrl: string, login: { username: string; 
         }),
       ).dag_run_id,
     /**
-     * Ends the DAG's unfinished runs that its schedule made (`scheduled__…`), manual runs kept: one
-     * queued or left half done by a pause would go on first once the DAG is unpaused. A queued run
-     * is deleted; a running one is marked failed (Airflow refuses to delete a running run).
+     * Ends the DAG's unfinished runs that its schedule made (`scheduled__…`, or those whose id starts
+     * with `prefix`), other runs kept: one queued or left half done by a pause would go on first
+     * once the DAG is unpaused. A queued run is deleted; a running one is marked failed (Airflow
+     * refuses to delete a running run).
      */
-    dropUnfinishedScheduledRuns: async (dagId: string): Promise<void> => {
+    dropUnfinishedRuns: async (dagId: string, prefix = 'scheduled__'): Promise<void> => {
       const runs = DagRuns.parse(
         await call('GET', `${dagPath(dagId)}/dagRuns?order_by=-run_after&limit=20`),
       ).dag_runs;
-      for (const run of runs.filter((r) => r.dag_run_id.startsWith('scheduled__'))) {
+      for (const run of runs.filter((r) => r.dag_run_id.startsWith(prefix))) {
         const runPath = `${dagPath(dagId)}/dagRuns/${encodeURIComponent(run.dag_run_id)}`;
         if (run.state === 'queued') await call('DELETE', runPath);
         else if (run.state === 'running') await call('PATCH', runPath, { state: 'failed' });
@@ -174,11 +175,11 @@ export async function unpausedForOwnRuns(
   dagId: string,
 ): Promise<() => Promise<void>> {
   const wasPaused = (await airflow.dag(dagId)).is_paused;
-  if (wasPaused) await airflow.dropUnfinishedScheduledRuns(dagId);
+  if (wasPaused) await airflow.dropUnfinishedRuns(dagId);
   await airflow.setPaused(dagId, false);
   return async () => {
     if (!wasPaused) return;
     await airflow.setPaused(dagId, true);
-    await airflow.dropUnfinishedScheduledRuns(dagId);
+    await airflow.dropUnfinishedRuns(dagId);
   };
 }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { generate, parseQuery } from '#infra/randomuser/generator.ts';
 
-/** What must never appear in a log, by kind. Phones are kept as their digits. */
+/** What must never appear in a log, by kind. Phones are kept as written and as bare digits. */
 export interface Secrets {
   readonly email: Set<string>;
   readonly phone: Set<string>;
@@ -36,7 +36,11 @@ export function addSecretsOfSeed(secrets: Secrets, seed: string, users: number, 
     for (const user of response['results'] as Record<string, unknown>[]) {
       const login = user['login'] as Record<string, string>;
       secrets.email.add(String(user['email']));
-      for (const phone of [user['phone'], user['cell']]) secrets.phone.add(String(phone).replace(/\D/g, ''));
+      for (const phone of [user['phone'], user['cell']]) {
+        // As the API writes it, and as bare digits (a log that strips the punctuation).
+        secrets.phone.add(String(phone));
+        secrets.phone.add(String(phone).replace(/\D/g, ''));
+      }
       secrets.salt.add(login['salt'] ?? '');
       for (const hash of [login['md5'], login['sha1'], login['sha256']]) secrets.hash.add(hash ?? '');
       secrets.password.add(login['password'] ?? '');
@@ -52,23 +56,24 @@ export interface Hit {
 
 const EMAIL = /[\w.+'-]+@[\w-]+(?:\.[\w-]+)+/g;
 /** Runs of digits with the separators phone numbers use, at least 7 digits long. */
-const PHONE = /\+?\(?\d[\d\s().-]{5,}\d/g;
+const PHONE = /\(?\d[\d\s().-]{5,}\d/g;
 const SALT = /\b[a-j]{8}\b/g;
 const HASH = /\b[0-9a-f]{32,64}\b/g;
 /** A password is a common word: only a value given as a password (JSON, key=value, a query) counts. */
 const PASSWORD = /password["']?\s*[:=]\s*["']?([^"'\s,&}]+)/gi;
 
 /**
- * The digits of a phone-like match, and of each run of its space-separated parts: a number next to
- * another (a phone, then a count) is one match, yet either alone may be the phone.
+ * Each run of a phone-like match's space-separated parts, as written: a phone next to another number
+ * is one match, yet either alone may be the phone. A run of bare digits is checked as it is; one with
+ * punctuation only in the API's own format (a date's "2026-12-01 12:15" is no phone's bare digits).
  */
 function phoneCandidates(match: string): string[] {
   const parts = match.split(/\s+/);
   const candidates: string[] = [];
   for (let i = 0; i < parts.length; i++) {
     for (let j = i + 1; j <= parts.length; j++) {
-      const digits = parts.slice(i, j).join('').replace(/\D/g, '');
-      if (digits.length >= 7) candidates.push(digits);
+      const run = parts.slice(i, j).join(' ');
+      if (run.replace(/\D/g, '').length >= 7) candidates.push(run);
     }
   }
   return candidates;
@@ -139,7 +144,7 @@ export function canaryLines(secrets: Secrets): { lines: string[]; kinds: (keyof 
   const kinds: (keyof Secrets)[] = ['email', 'phone', 'salt', 'hash', 'password'];
   const lines = [
     `{"level":"INFO","message":"user","email":"${first('email')}"}`,
-    `called back on +${first('phone')}`,
+    `called back on ${first('phone')}`,
     `login salt=${first('salt')}`,
     `digest ${first('hash')} matched`,
     `{"password": "${first('password')}"}`,

@@ -19,6 +19,7 @@ import { servicesDir, stackHome } from '#infra/stack/lib/paths.ts';
 import { localCassandra, localKafka } from '#infra/stack/local-stage/clients.ts';
 import { localApiKey, localDatabaseUrl, localResources } from '#infra/stack/local-stage/resources.ts';
 import { up } from '#infra/stack/stack.ts';
+import { waitUntil } from '#infra/stack/lib/wait.ts';
 import { flowSince, readFlow, type FlowCounts } from '../bench/flow.ts';
 import { pipelineClient } from '../http-client.ts';
 import { startOffline, type Offline } from '../offline.ts';
@@ -283,13 +284,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
 
     const from = await topicEnds(admin);
     const flowStart = Date.now();
-    const baseline = await readFlow(db, admin, topic, {
-      sink: localResources.sinkConsumerGroup,
-      spark: localResources.sparkConsumerGroups,
-    });
+    const flowGroups = { sink: localResources.sinkConsumerGroup, spark: localResources.sparkConsumerGroups };
+    const baseline = await readFlow(db, admin, topic, flowGroups);
     await airflow.waitForDag(DAG_ID, 120_000);
+    // An earlier chaos run cut short (Ctrl-C) leaves its runs going: they would hold the DAG's slots.
+    await airflow.dropUnfinishedRuns(DAG_ID, 'chaos__');
     restorePause = await unpausedForOwnRuns(airflow, DAG_ID);
-    const runSeed = `chaos-${options.seed}`;
+    // The seed repeats the schedule; the users are new at every run (the same users again would
+    // change nothing in the stores, so there would be no flow for the kills to land on).
+    const runSeed = `chaos-${options.seed}-${Date.now().toString(36)}`;
     const runs: { runId: string; seed: string; users: number; state: string }[] = [];
     const trigger = async (seed: string, users: number, tag: string): Promise<void> => {
       const runId = `chaos__${new Date().toISOString()}__${tag}`;
@@ -331,19 +334,20 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     })();
     const progress = async (): Promise<string> => {
       try {
-        const c: FlowCounts = flowSince(
-          await readFlow(db, admin, topic, {
-            sink: localResources.sinkConsumerGroup,
-            spark: localResources.sparkConsumerGroups,
-          }),
-          baseline,
-        );
+        const c: FlowCounts = flowSince(await readFlow(db, admin, topic, flowGroups), baseline);
         return `persisted ${c.persisted}, published ${c.published}, in Cassandra ${c.sunk}, aggregated ${c.aggregated}`;
       } catch {
         return 'counters unavailable';
       }
     };
 
+    // The first kill waits for the first chunk in PostgreSQL: Airflow takes a while to start a run.
+    const moving = await waitUntil(
+      async () => flowSince(await readFlow(db, admin, topic, flowGroups), baseline).persisted > 0,
+      { timeoutMs: 5 * 60_000, intervalMs: 1000 },
+    );
+    if (!moving.ok)
+      throw new Error('no user reached PostgreSQL within 5 min of the trigger: is Airflow running?');
     const kills: Injected[] = [];
     let poison: PlantedPoison[] | undefined;
     let more = 0;
@@ -361,7 +365,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         `[${Math.round((Date.now() - started) / 1000)} s] kill -9 ${kill.fault} (${index + 1} of ${schedule.kills.length}); ${await progress()}`,
       );
       const previous = offline;
-      const result = await inject(kill.fault, offline, restartOffline, () => undefined);
+      // What `stack up` does about the kill: what it restarts, and what it waits for.
+      const result = await inject(kill.fault, offline, restartOffline, (line) => {
+        if (!/already running|^bootstrap/.test(line)) say(`    ${line}`);
+      });
       if (result.offline !== previous) keepOfflineLog(previous, offlineStarts - 1);
       offline = result.offline;
       kills.push(result.injected);

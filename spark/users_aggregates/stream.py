@@ -36,6 +36,8 @@ QUERIES: dict[str, Callable[[DataFrame], DataFrame]] = {
 
 #: How often the driver rewrites its status file (the stack's health check reads it).
 HEARTBEAT_SECONDS = 5
+#: How long stopping a query may take once the job failed, before the job exits anyway.
+STOP_GRACE_SECONDS = 30
 
 
 def build_session(settings: Settings) -> SparkSession:
@@ -50,6 +52,9 @@ def build_session(settings: Settings) -> SparkSession:
         .config("spark.cassandra.connection.host", settings.cassandra_host)
         .config("spark.cassandra.connection.port", str(settings.cassandra_port))
         .config("spark.cassandra.connection.localDC", settings.cassandra_local_dc)
+        # A query's stop() waits this long for its micro-batch (one stuck writing to a Cassandra that
+        # went away), then gives up, so that a failed job ends instead of hanging alive.
+        .config("spark.sql.streaming.stopTimeout", f"{STOP_GRACE_SECONDS}s")
         .getOrCreate()
     )
 
@@ -212,6 +217,12 @@ def _heartbeat(spark: SparkSession, status_file: Path, stop: threading.Event) ->
             log.exception("could not write the status file %s", status_file)
 
 
+def _exit_now(failed: list[str]) -> None:
+    log.error("queries failed (%s) and the job did not stop in time: exiting", ", ".join(failed))
+    logging.shutdown()
+    os._exit(1)
+
+
 def run(settings: Settings) -> int:
     """Runs the job until its queries stop (available-now) or fail; returns the process's exit code."""
     schemas = fetch_subject_schemas(settings.registry_url, settings.subject)
@@ -242,6 +253,14 @@ def run(settings: Settings) -> int:
     finally:
         stop.set()
     failed = [query.name for query in queries if query.exception() is not None]
+    if failed:
+        # Seen with a Cassandra killed mid-batch: one query failed, the other's batch kept retrying, and
+        # stopping it blocked, so the driver lived on with no query running, unhealthy and never
+        # restarted. A failed job must end: whatever still runs after the grace is cut short. The
+        # checkpoint makes that safe (the sink's rows are absolute values, rewritten on replay).
+        watchdog = threading.Timer(2 * STOP_GRACE_SECONDS, _exit_now, args=(failed,))
+        watchdog.daemon = True
+        watchdog.start()
     for query in queries:
         if query.isActive:
             query.stop()

@@ -30,16 +30,22 @@ describe('the log scan for personal data', () => {
     expect(secrets.salt.size).toBeGreaterThan(6000);
   });
 
-  it('finds each kind in a line, whatever surrounds it, and a phone number however it is written', () => {
+  it('finds each kind in a line, whatever surrounds it, and a phone as written or as bare digits', () => {
     const phone = someone.phone;
     const hits = scanLine(
-      `x ${someone.email}; tel ${phone.replace(/\D/g, '-')} ${someone.login['md5']} salt:${someone.login['salt']} password=${someone.login['password']}`,
+      `x ${someone.email}; tel ${phone}, or ${phone.replace(/\D/g, '')} ${someone.login['md5']} salt:${someone.login['salt']} password=${someone.login['password']}`,
       secrets,
       'f',
       3,
     );
-    expect(hits.map((h) => h.kind).sort()).toEqual(['email', 'hash', 'password', 'phone', 'salt']);
+    expect(hits.map((h) => h.kind).sort()).toEqual(['email', 'hash', 'password', 'phone', 'phone', 'salt']);
     expect(hits[0]).toMatchObject({ file: 'f', line: 3 });
+  });
+
+  it('does not take a date and time for a phone', () => {
+    expect(
+      scanLine("next_dagrun='2026-12-01 12:15:00+00:00' at 2026-12-01T12:16:19.851722Z", secrets, 'f', 1),
+    ).toEqual([]);
   });
 
   it('does not count a common word as a password unless it is given as one', () => {

@@ -24,7 +24,7 @@ afterEach(() => {
   vi.unstubAllGlobals();
 });
 
-describe('dropUnfinishedScheduledRuns', () => {
+describe('dropUnfinishedRuns', () => {
   it("deletes the schedule's queued runs and fails its running ones, never a manual run or a finished one", async () => {
     const calls = fakeAirflow([
       { dag_run_id: 'scheduled__2026-12-01T15:45:00+00:00', state: 'running' },
@@ -33,10 +33,22 @@ describe('dropUnfinishedScheduledRuns', () => {
       { dag_run_id: 'bench__2026-12-01T15:52:33.891Z', state: 'running' },
     ]);
     const airflow = await airflowClient('http://airflow', { username: 'admin', password: 'admin' });
-    await airflow.dropUnfinishedScheduledRuns('users_pipeline');
+    await airflow.dropUnfinishedRuns('users_pipeline');
     expect(calls.filter((c) => c.startsWith('DELETE') || c.startsWith('PATCH'))).toEqual([
       `PATCH /api/v2/dags/users_pipeline/dagRuns/${encodeURIComponent('scheduled__2026-12-01T15:45:00+00:00')} {"state":"failed"}`,
       `DELETE /api/v2/dags/users_pipeline/dagRuns/${encodeURIComponent('scheduled__2026-12-01T15:50:00+00:00')}`,
+    ]);
+  });
+
+  it('ends the unfinished runs whose id starts with another prefix (a chaos run cut short)', async () => {
+    const calls = fakeAirflow([
+      { dag_run_id: 'chaos__2026-12-01T19:10:11.885Z__main', state: 'running' },
+      { dag_run_id: 'scheduled__2026-12-01T15:50:00+00:00', state: 'queued' },
+    ]);
+    const airflow = await airflowClient('http://airflow', { username: 'admin', password: 'admin' });
+    await airflow.dropUnfinishedRuns('users_pipeline', 'chaos__');
+    expect(calls.filter((c) => c.startsWith('DELETE') || c.startsWith('PATCH'))).toEqual([
+      `PATCH /api/v2/dags/users_pipeline/dagRuns/${encodeURIComponent('chaos__2026-12-01T19:10:11.885Z__main')} {"state":"failed"}`,
     ]);
   });
 });

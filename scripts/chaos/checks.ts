@@ -9,6 +9,7 @@
 import type cassandraDriver from 'cassandra-driver';
 import type { Kafka } from 'kafkajs';
 import type pg from 'pg';
+import { readTopicRange } from '../topic-reader.ts';
 import { cassandraUsers, postgresUsers } from '../user-checksums.ts';
 
 /** A finding with the moment it belongs to (a commit, a record's timestamp, a minute). */
@@ -59,50 +60,25 @@ export async function redeliveries(
   keys: ReadonlySet<string>,
   skip: ReadonlySet<string>,
 ): Promise<{ records: number; resent: Timed[] }> {
-  const remaining = new Set(
-    [...to].filter(([p, end]) => BigInt(end) > BigInt(from.get(p) ?? '0')).map(([p]) => p),
-  );
   const seen = new Map<string, number>();
   const resent: Timed[] = [];
   let records = 0;
-  if (remaining.size === 0) return { records, resent };
-  const consumer = kafka.consumer({ groupId: `chaos-reader-${Date.now()}`, maxBytes: 16 * 1024 * 1024 });
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    let finish: () => void = () => undefined;
-    const finished = new Promise<void>((resolve) => (finish = resolve));
-    consumer.on(consumer.events.GROUP_JOIN, () => {
-      for (const [partition, offset] of from) consumer.seek({ topic, partition, offset });
-    });
-    await consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        const end = BigInt(to.get(batch.partition) ?? '0');
-        for (const message of batch.messages) {
-          if (BigInt(message.offset) >= end) break;
-          records += 1;
-          const key = message.key?.toString('utf8') ?? '';
-          if (!keys.has(key) || skip.has(`${batch.partition}:${message.offset}`)) continue;
-          const count = (seen.get(key) ?? 0) + 1;
-          seen.set(key, count);
-          if (count === 2) resent.push({ atMs: Number(message.timestamp) });
-        }
-        const last = batch.messages.at(-1);
-        if (last !== undefined && BigInt(last.offset) + 1n >= end) remaining.delete(batch.partition);
-        if (remaining.size === 0) finish();
-        return Promise.resolve();
-      },
-    });
-    const timeout = new Promise<never>((_, reject) =>
-      setTimeout(() => {
-        reject(new Error(`reading ${topic} back did not finish within 10 min`));
-      }, 600_000).unref(),
-    );
-    await Promise.race([finished, timeout]);
-  } finally {
-    await consumer.disconnect();
-  }
+  const complete = await readTopicRange(
+    kafka,
+    topic,
+    from,
+    to,
+    (message, partition) => {
+      records += 1;
+      const key = message.key?.toString('utf8') ?? '';
+      if (!keys.has(key) || skip.has(`${partition}:${message.offset}`)) return;
+      const count = (seen.get(key) ?? 0) + 1;
+      seen.set(key, count);
+      if (count === 2) resent.push({ atMs: Number(message.timestamp) });
+    },
+    600_000,
+  );
+  if (!complete) throw new Error(`reading ${topic} back did not finish within 10 min`);
   return { records, resent };
 }
 

@@ -10,6 +10,7 @@ import { ApiUser, withoutSecrets } from '#lib/randomuser.ts';
 import { normalizeBatch } from '#functions/persist/normalize.ts';
 import { writeUsers } from '#functions/persist/user-store.ts';
 import { generate, parseQuery } from '#infra/randomuser/generator.ts';
+import { readTopic, readTopicRange } from '#scripts/topic-reader.ts';
 
 /** A raw batch of `count` users (at most 5000) generated for `seed`, as fetch would land it. */
 export function generatedBatch(seed: string, count: number): RawBatch {
@@ -60,29 +61,18 @@ export async function readTopicFrom(
   expected: number,
   timeoutMs = 60_000,
 ): Promise<(KafkaMessage & { partition: number })[]> {
-  const consumer = kafka.consumer({ groupId: `test-reader-${Date.now()}-${Math.random()}` });
   const found: (KafkaMessage & { partition: number })[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    let done: () => void = () => undefined;
-    const finished = new Promise<void>((resolve) => (done = resolve));
-    consumer.on(consumer.events.GROUP_JOIN, () => {
-      for (const [partition, offset] of from) consumer.seek({ topic, partition, offset });
-    });
-    await consumer.run({
-      autoCommit: false,
-      eachMessage: ({ message, partition }) => {
-        if (keep(message)) found.push({ ...message, partition });
-        if (found.length >= expected) done();
-        return Promise.resolve();
-      },
-    });
-    await Promise.race([finished, new Promise((resolve) => setTimeout(resolve, timeoutMs))]);
-    return found;
-  } finally {
-    await consumer.disconnect();
-  }
+  await readTopic(
+    kafka,
+    topic,
+    from,
+    (message, partition) => {
+      if (keep(message)) found.push({ ...message, partition });
+      return found.length >= expected;
+    },
+    timeoutMs,
+  );
+  return found;
 }
 
 /**
@@ -98,34 +88,16 @@ export async function readTopicBetween(
   keep: (message: KafkaMessage) => boolean,
   timeoutMs = 120_000,
 ): Promise<(KafkaMessage & { partition: number })[]> {
-  const pending = new Set(
-    [...to].filter(([partition, end]) => BigInt(end) > BigInt(from.get(partition) ?? '0')).map(([p]) => p),
-  );
   const found: (KafkaMessage & { partition: number })[] = [];
-  if (pending.size === 0) return found;
-  const consumer = kafka.consumer({ groupId: `test-range-reader-${Date.now()}-${Math.random()}` });
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    let done: () => void = () => undefined;
-    const finished = new Promise<void>((resolve) => (done = resolve));
-    consumer.on(consumer.events.GROUP_JOIN, () => {
-      for (const [partition, offset] of from) consumer.seek({ topic, partition, offset });
-    });
-    await consumer.run({
-      autoCommit: false,
-      eachMessage: ({ message, partition }) => {
-        const end = to.get(partition);
-        if (end === undefined || BigInt(message.offset) >= BigInt(end)) return Promise.resolve();
-        if (keep(message)) found.push({ ...message, partition });
-        if (BigInt(message.offset) + 1n >= BigInt(end)) pending.delete(partition);
-        if (pending.size === 0) done();
-        return Promise.resolve();
-      },
-    });
-    await Promise.race([finished, new Promise((resolve) => setTimeout(resolve, timeoutMs))]);
-    return found;
-  } finally {
-    await consumer.disconnect();
-  }
+  await readTopicRange(
+    kafka,
+    topic,
+    from,
+    to,
+    (message, partition) => {
+      if (keep(message)) found.push({ ...message, partition });
+    },
+    timeoutMs,
+  );
+  return found;
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync, mkdirSync, utimesSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, mkdirSync, rmSync, utimesSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -66,6 +66,7 @@ describe('the log scan for personal data', () => {
     const files = logFilesSince(root, [], Date.now() - 60_000);
     expect(files).toEqual([path.join(root, 'kafka', 'logs', 'server.log')]);
     const { hits } = await scanLogs(files, secrets);
+    rmSync(root, { recursive: true, force: true });
     expect(hits.map((h) => h.kind)).toEqual(kinds);
   });
 });
